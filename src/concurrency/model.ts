@@ -1,0 +1,76 @@
+/**
+ * What a protocol model (models/*.ts) gives the checker: a transition system
+ * plus the means to print a schedule in kernel terms.
+ */
+import type { TransitionSystem } from './system.js';
+
+/** One poke site (or other watched text) as it stands in a state. */
+export interface SiteView {
+  name: string;
+  /** 0x-prefixed 64-bit address. */
+  address: string;
+  /** Hex pairs separated by spaces: `0f 1f 44 00 00`. */
+  bytes: string;
+  /** What the bytes decode to (objdump syntax), or why they do not decode. */
+  disasm: string;
+}
+
+export interface StepView {
+  /** `cpu0`, `updater`, `rcu`, ... */
+  actor: string;
+  /** What that actor did, in kernel terms. */
+  action: string;
+}
+
+export interface CheckableModel {
+  readonly model: string;
+  readonly protocol: string;
+  readonly cpus: number;
+  /** Extra configuration that shaped the model (script, level, ...), for reports. */
+  readonly config: Record<string, string>;
+  readonly system: TransitionSystem;
+  describe(before: Int32Array, after: Int32Array, action: number): StepView;
+  sites(state: Int32Array): SiteView[];
+  /** A short description of the rest of the state (map slot, CPUs, programs). */
+  summary(state: Int32Array): string;
+}
+
+export type Verdict = 'holds' | 'violated' | 'incomplete';
+
+/** A configuration that `check --all` runs, with the verdict the kernel's history says it must give. */
+export interface ReferenceCheck {
+  protocol: string;
+  cpus: number;
+  options?: Record<string, string>;
+  expected: Verdict;
+  /** For `violated`: the properties that must be among those violated. */
+  expectedViolated?: string[];
+}
+
+export interface ModelOption {
+  name: string;
+  values?: readonly string[];
+  default: string;
+  description: string;
+}
+
+export interface ModelConfig {
+  protocol: string;
+  cpus: number;
+  options: Record<string, string>;
+}
+
+export interface ModelDefinition {
+  name: string;
+  summary: string;
+  protocols: readonly { name: string; summary: string }[];
+  defaultProtocol: string;
+  defaultCpus: number;
+  /** Flags the model takes beyond --protocol and --cpus (e.g. --script). */
+  options: readonly ModelOption[];
+  reference: readonly ReferenceCheck[];
+  build(cfg: ModelConfig): CheckableModel;
+}
+
+/** Thrown for a configuration the model rejects (exit code 2 on the command line). */
+export class ModelConfigError extends Error {}
