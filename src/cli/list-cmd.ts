@@ -1,0 +1,21 @@
+/** `pokecheck list`: models, protocols and the verdicts the kernel's history says they must give. */
+import { MODELS } from '../../models/index.js';
+import { UsageError, type Io } from './io.js';
+import { optionsText } from './check-cmd.js';
+
+export function listCommand(args: string[], io: Io): number {
+  if (args.length) throw new UsageError(`list takes no arguments, got '${args[0]}'`);
+  for (const m of MODELS) {
+    io.out(`${m.name}: ${m.summary}`);
+    for (const p of m.protocols) {
+      const refs = m.reference.filter((r) => r.protocol === p.name);
+      const expected = refs
+        .map((r) => `${r.expected}${r.expectedViolated ? ` (${r.expectedViolated.join(', ')})` : ''} at ${r.cpus} CPUs${r.options ? ` with ${optionsText(r.options)}` : ''}`)
+        .join('; ');
+      io.out(`  --protocol ${p.name}${p.name === m.defaultProtocol ? ' (default)' : ''}: expected ${expected || 'no reference verdict'}`);
+      io.out(`      ${p.summary}`);
+    }
+    for (const o of m.options) io.out(`  --${o.name} ${o.values ? o.values.join('|') : 'VALUE'} (default ${o.default}): ${o.description}`);
+  }
+  return 0;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * pokecheck's command line. Exit codes: 0 every property holds (complete
+ * search), 1 a property is violated, 2 bad input, 3 the search was cut short
+ * by a limit (nothing claimed).
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { VERSION } from '../version.js';
+import { checkCommand } from './check-cmd.js';
+import { EXIT, processIo, UsageError, type Io } from './io.js';
+import { listCommand } from './list-cmd.js';
+import { reportCommand } from './report-cmd.js';
+
+const USAGE = `usage: pokecheck <command> [options]
+
+commands:
+  check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--symmetry]
+                [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet] [model options]
+  check --all            every model and protocol in its reference configuration
+  list                   models, protocols, expected verdicts
+  report [--out DIR]     run check --all and write the report (default report/)
+
+exit codes: 0 holds, 1 violated, 2 bad input, 3 incomplete (a limit stopped the search)`;
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'check':
+        return checkCommand(rest, io);
+      case 'list':
+        return listCommand(rest, io);
+      case 'report':
+        return await reportCommand(rest, io);
+      case '--version':
+      case 'version':
+        io.out(`pokecheck ${VERSION}`);
+        return 0;
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(USAGE);
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return EXIT.usage;
+      default:
+        throw new UsageError(`unknown command '${cmd}' (see pokecheck --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`pokecheck: ${e.message}`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`pokecheck: internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(70);
+    },
+  );
+}
