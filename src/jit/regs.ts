@@ -43,3 +43,11 @@ export const add_2mod = (byte: number, r1: number, r2: number): number =>
   byte | (is_ereg(r1) ? 1 : 0) | (is_ereg(r2) ? 4 : 0);
 export const add_1reg = (byte: number, dst: number): number => byte + reg2hex(dst);
 export const add_2reg = (byte: number, dst: number, src: number): number => byte + reg2hex(dst) + (reg2hex(src) << 3);
+
+/** The x86 registers of BPF R6–R9, in the kernel's push order. */
+export type CalleeReg = 'rbx' | 'r13' | 'r14' | 'r15';
+export const CALLEE_REGS_ORDER: readonly CalleeReg[] = ['rbx', 'r13', 'r14', 'r15'];
+/** BPF register of each callee-saved x86 register. */
+export const BPF_OF_CALLEE: Record<CalleeReg, number> = { rbx: BPF_REG_6, r13: BPF_REG_7, r14: BPF_REG_8, r15: BPF_REG_9 };
+
+export const round_up8 = (n: number): number => Math.ceil(n / 8) * 8;

@@ -124,7 +124,8 @@ export const emit_add_eax_1 = (): number[] => [0x83, 0xc0, 0x01];
  * (the kernel returns -ERANGE).
  */
 export function emit_patch(ip: bigint, target: bigint, opcode: 0xe8 | 0xe9): number[] | undefined {
-  const rel = target - (ip + BigInt(X86_PATCH_SIZE));
+  // pointer arithmetic on 64-bit addresses, as the kernel's s64 offset
+  const rel = BigInt.asIntN(64, target - (ip + BigInt(X86_PATCH_SIZE)));
   if (!is_simm32(rel)) return undefined;
   return [opcode, ...le32(Number(rel))];
 }
@@ -137,4 +138,18 @@ export function hexBytes(bytes: ArrayLike<number>): string {
 /** Lower-case `0x`-prefixed 64-bit hex address, as objdump prints targets. */
 export function hexAddr(a: bigint): string {
   return '0x' + BigInt.asUintN(64, a).toString(16);
+}
+
+/** `emit_jump`: `jmp rel32` at `ip` to `target`; RangeError when out of rel32 range (the kernel's -ERANGE). */
+export function emit_jump(ip: bigint, target: bigint): number[] {
+  const b = emit_patch(ip, target, X86_JMP_REL32);
+  if (b === undefined) throw new RangeError(`jump from ${hexAddr(ip)} to ${hexAddr(target)} is out of rel32 range`);
+  return b;
+}
+
+/** `emit_call`: `call rel32` at `ip` to `target`; RangeError when out of range. */
+export function emit_call(ip: bigint, target: bigint): number[] {
+  const b = emit_patch(ip, target, X86_CALL_REL32);
+  if (b === undefined) throw new RangeError(`call from ${hexAddr(ip)} to ${hexAddr(target)} is out of rel32 range`);
+  return b;
 }

@@ -1,0 +1,87 @@
+/**
+ * What a JIT run depends on besides the program: the kernel profile, the
+ * mitigation choices that change the bytes, and kernel addresses/offsets.
+ * Defaults per profile and the reasons for them are in docs/jit.md.
+ */
+import { type Profile, getProfile } from './profile.js';
+
+/**
+ * How `emit_indirect_jump` jumps through rcx (rax in 5.5):
+ * - `retpoline`: `jmp rel32` to `__x86_indirect_thunk_rcx` (5.5: the inline
+ *   17-byte `RETPOLINE_RAX_BPF_JIT` sequence instead)
+ * - `retpoline-lfence`: `lfence; jmp *%rcx`
+ * - `plain`: `jmp *%rcx`, plus `int3` when `int3_after_indirect_jump`
+ */
+export type IndirectJump = 'retpoline' | 'retpoline-lfence' | 'plain';
+/** `ret` (+ `int3` when `sls`) or `jmp rel32` to the return thunk (X86_FEATURE_RETHUNK). */
+export type ReturnKind = 'ret' | 'thunk';
+
+export interface JitConfig {
+  profile: Profile;
+  indirect_jump: IndirectJump;
+  /** `cc` after a plain `jmp *%rcx` (CONFIG_RETPOLINE || CONFIG_SLS; kernels from v6.2 on) */
+  int3_after_indirect_jump: boolean;
+  return_kind: ReturnKind;
+  /** CONFIG_SLS: `int3` after `ret` */
+  sls: boolean;
+  /** 6.2+: BPF_X shifts as shlx/shrx/sarx when the CPU has BMI2 */
+  bmi2: boolean;
+  /** largest positive rel8 a jump may use: 127, or 123 since "bpf, x64: Fix a jit convergence issue" */
+  imm8_jmp_max: number;
+  /** emit_mov_imm64 uses a sign-extended `mov r64, imm32` for values that fit s32 */
+  mov_imm64_simm32: boolean;
+}
+
+export type JitConfigOverrides = Partial<Omit<JitConfig, 'profile'>>;
+
+/** The configuration a profile implies unless told otherwise. */
+export function defaultJitConfig(profileName: string, overrides: JitConfigOverrides = {}): JitConfig {
+  const profile = getProfile(profileName);
+  const modern = profile.layout === 'E3';
+  const base: JitConfig = {
+    profile,
+    indirect_jump: 'retpoline',
+    int3_after_indirect_jump: modern,
+    return_kind: 'ret',
+    sls: profile.layout !== 'E1',
+    bmi2: modern,
+    imm8_jmp_max: modern ? 123 : 127,
+    mov_imm64_simm32: modern,
+  };
+  const cfg = { ...base, ...overrides };
+  if (!['retpoline', 'retpoline-lfence', 'plain'].includes(cfg.indirect_jump)) {
+    throw new RangeError(`unknown indirect jump mitigation '${cfg.indirect_jump}' (retpoline, retpoline-lfence, plain)`);
+  }
+  if (cfg.return_kind !== 'ret' && cfg.return_kind !== 'thunk') {
+    throw new RangeError(`unknown return kind '${cfg.return_kind}' (ret, thunk)`);
+  }
+  if (cfg.imm8_jmp_max !== 127 && cfg.imm8_jmp_max !== 123) throw new RangeError(`imm8_jmp_max must be 127 or 123`);
+  return cfg;
+}
+
+/** One line recording the configuration, e.g. for verify output and fixture metadata. */
+export function describeConfig(cfg: JitConfig): string {
+  const ind = cfg.indirect_jump === 'plain' && cfg.int3_after_indirect_jump ? 'plain+int3' : cfg.indirect_jump;
+  const ret = cfg.return_kind === 'thunk' ? 'return-thunk' : cfg.sls ? 'ret+int3' : 'ret';
+  const extra = [cfg.bmi2 ? 'bmi2' : '', `jmp8<=${cfg.imm8_jmp_max}`, cfg.mov_imm64_simm32 ? 'imm64-simm32' : '']
+    .filter((s) => s !== '')
+    .join(' ');
+  return `profile=${cfg.profile.name} indirect=${ind} return=${ret} ${extra}`;
+}
+
+/** Struct offsets the indirect tail call reads (config and version dependent). */
+export interface KernelLayout {
+  bpf_array_max_entries: number;
+  bpf_array_ptrs: number;
+  bpf_prog_bpf_func: number;
+}
+
+/** Kernel text addresses the JIT emits rel32 branches to. */
+export interface KernelSymbols {
+  /** `__x86_indirect_thunk_rcx` (`__x86_indirect_thunk_rax` for 5.5 is never used: it inlines) */
+  indirect_thunk?: bigint;
+  /** `x86_return_thunk` (or `srso_return_thunk`, `its_return_thunk`: whichever the kernel selected) */
+  return_thunk?: bigint;
+  /** `__bpf_call_base`: helper calls go to `__bpf_call_base + imm` */
+  bpf_call_base?: bigint;
+}
