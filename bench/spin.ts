@@ -88,6 +88,8 @@ export interface SpinOptions {
   maxDepth?: number;
   /** pan -w (log2 of the hash-table slots). Default from the CPU count (about log2 of the state count). */
   hashBits?: number;
+  /** gcc optimisation level for pan. Default '-O2' (what the benchmark uses); tests use '-O0' to compile faster. */
+  optLevel?: '-O0' | '-O1' | '-O2' | '-O3';
   /** Extra gcc flags (e.g. -DCOLLAPSE). */
   extraCFlags?: string[];
   /** The Promela model. Default bench/spin/tailcall-poke.pml. */
@@ -265,7 +267,7 @@ export async function runSpin(opts: SpinOptions): Promise<SpinResult> {
     mustSucceed('spin -a', spinRun);
     const gccRun = await run(
       'gcc',
-      ['-O2', '-DSAFETY', `-DMEMLIM=${memLimitMB}`, ...(opts.extraCFlags ?? []), '-o', 'pan', 'pan.c'],
+      [opts.optLevel ?? '-O2', '-DSAFETY', `-DMEMLIM=${memLimitMB}`, ...(opts.extraCFlags ?? []), '-o', 'pan', 'pan.c'],
       dir,
     );
     mustSucceed('gcc', gccRun);
