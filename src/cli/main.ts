@@ -11,6 +11,7 @@ import { checkCommand } from './check-cmd.js';
 import { EXIT, processIo, UsageError, type Io } from './io.js';
 import { listCommand } from './list-cmd.js';
 import { reportCommand } from './report-cmd.js';
+import { jitCommand } from './jit-cmd.js';
 
 const USAGE = `usage: pokecheck <command> [options]
 
@@ -20,6 +21,8 @@ commands:
   check --all            every model and protocol in its reference configuration
   list                   models, protocols, expected verdicts
   report [--out DIR]     run check --all and write the report (default report/)
+  jit verify <fixture.json | dir>...   re-JIT each fixture and compare with the kernel's bytes
+  jit emit --fixture FILE              our image for a fixture, disassembled, poke sites marked
 
 exit codes: 0 holds, 1 violated, 2 bad input, 3 incomplete (a limit stopped the search)`;
 
@@ -33,6 +36,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return listCommand(rest, io);
       case 'report':
         return await reportCommand(rest, io);
+      case 'jit':
+        return jitCommand(rest, io);
       case '--version':
       case 'version':
         io.out(`pokecheck ${VERSION}`);
