@@ -4,11 +4,14 @@
  * patchable 5-byte slots. This reads what the kernel emitted; it does not
  * emit anything.
  *
- * Recognised layouts: the "E2" layout of v5.10-v6.11 (tail-call counter in
- * the `push rax` slot; docs: kernel-poke-facts §1.4, §1.5), with or without
- * IBT, with retpoline / lfence / plain indirect jumps. Other layouts (v6.12's
- * tail_call_cnt_ptr) are not recognised: the writer then records no sites
- * and warns.
+ * Recognised layouts (docs: kernel-poke-facts §0.2, §1.4, §1.5), with or
+ * without IBT, with retpoline / lfence / plain indirect jumps:
+ * - "E2", v5.10-v6.11: the counter is a dword in the `push rax` slot,
+ *   loaded, compared, incremented and stored before the bypass;
+ * - "E3", v6.12+: the slot holds tail_call_cnt_ptr; `cmpq $33, (%rax)`,
+ *   and the increment `addq $1, (%rax)` comes after the bypass.
+ * Anything else (v5.5's single-slot layout, other architectures) is not
+ * recognised: the writer then records no sites and warns.
  */
 
 export interface Pop {
@@ -24,8 +27,11 @@ export interface SlotState {
   rel32?: number;
 }
 
+export type Layout = 'E2' | 'E3';
+
 export interface DirectSite {
   kind: 'direct';
+  layout: Layout;
   tccCheckOffset: number;
   tccOff: number;
   /** the counter limit compared against (33 since v5.17) */
@@ -47,6 +53,7 @@ export interface IndirectJump {
 
 export interface IndirectSite {
   kind: 'indirect';
+  layout: Layout;
   indexCheckOffset: number;
   offsetofMaxEntries: number;
   tccCheckOffset: number;
@@ -96,13 +103,20 @@ function slot(b: Uint8Array, i: number): SlotState | null {
 }
 
 /**
- * The unwinding between the bypass and the target slot: callee-saved pops
- * (r12, r15, r14, r13, rbx in some suffix of that order), `pop rax`
- * (the counter), and `add rsp, imm32` when the stack depth is non-zero.
+ * The unwinding before the jump: (E3 only) `addq $1, (%rax)`, callee-saved
+ * pops (r12, r15, r14, r13, rbx in some suffix of that order), `pop rax`
+ * (E2: the counter slot; E3: two of them, tail_call_cnt_ptr then the
+ * counter or inherited pointer), and `add rsp, imm32` when the stack depth
+ * is non-zero.
  */
-function pops(b: Uint8Array, i: number): { end: number; decoded: string[] } | null {
+function pops(b: Uint8Array, i: number, layout: Layout): { end: number; decoded: string[] } | null {
   const decoded: string[] = [];
   let p = i;
+  if (layout === 'E3') {
+    if (!match(b, p, [0x48, 0x83, 0x00, 0x01])) return null;
+    decoded.push('add qword [rax], 1');
+    p += 4;
+  }
   for (;;) {
     if (u8(b, p) === 0x5b) {
       decoded.push('pop rbx');
@@ -112,9 +126,11 @@ function pops(b: Uint8Array, i: number): { end: number; decoded: string[] } | nu
       p += 2;
     } else break;
   }
-  if (u8(b, p) !== 0x58) return null;
-  decoded.push('pop rax');
-  p += 1;
+  for (let k = 0; k < (layout === 'E3' ? 2 : 1); k++) {
+    if (u8(b, p) !== 0x58) return null;
+    decoded.push('pop rax');
+    p += 1;
+  }
   if (match(b, p, [0x48, 0x81, 0xc4])) {
     decoded.push(`add rsp, ${u32(b, p + 3)}`);
     p += 7;
@@ -126,7 +142,30 @@ function pops(b: Uint8Array, i: number): { end: number; decoded: string[] } | nu
  * E2 counter check: `mov eax, [rbp+d32]; cmp eax, imm8; jae/ja rel8;
  * add eax, 1; mov [rbp+d32], eax` (26 bytes).
  */
-function counter(b: Uint8Array, i: number): { tccOff: number; max: number; jaeTarget: number } | null {
+interface Counter {
+  layout: Layout;
+  /** bytes of the check, up to the jcc's end (E2: including the increment) */
+  len: number;
+  tccOff: number;
+  max: number;
+  jaeTarget: number;
+}
+
+function counter(b: Uint8Array, i: number): Counter | null {
+  return counterE2(b, i) ?? counterE3(b, i);
+}
+
+/** E3: `mov rax, [rbp+d32]; cmpq $imm8, (%rax); jae rel8` (13 bytes). */
+function counterE3(b: Uint8Array, i: number): Counter | null {
+  if (!match(b, i, [0x48, 0x8b, 0x85])) return null;
+  const d = s32(b, i + 3);
+  if (!match(b, i + 7, [0x48, 0x83, 0x38])) return null;
+  const max = b[i + 10];
+  if (u8(b, i + 11) !== 0x73) return null;
+  return { layout: 'E3', len: 13, tccOff: d, max, jaeTarget: i + 13 + s8(b, i + 12) };
+}
+
+function counterE2(b: Uint8Array, i: number): Counter | null {
   if (!match(b, i, [0x8b, 0x85])) return null;
   const d = s32(b, i + 2);
   if (!match(b, i + 6, [0x83, 0xf8])) return null;
@@ -136,29 +175,31 @@ function counter(b: Uint8Array, i: number): { tccOff: number; max: number; jaeTa
   const jaeTarget = i + 11 + s8(b, i + 10);
   if (!match(b, i + 11, [0x83, 0xc0, 0x01, 0x89, 0x85])) return null;
   if (s32(b, i + 16) !== d) return null;
-  return { tccOff: d, max, jaeTarget };
+  return { layout: 'E2', len: 20, tccOff: d, max, jaeTarget };
 }
 
 function directAt(b: Uint8Array, i: number): DirectSite | null {
   const c = counter(b, i);
   if (!c) return null;
-  const bypass = slot(b, i + 20);
+  const bypassAt = i + c.len;
+  const bypass = slot(b, bypassAt);
   if (!bypass) return null;
-  const pp = pops(b, i + 25);
+  const pp = pops(b, bypassAt + 5, c.layout);
   if (!pp) return null;
   const poke = slot(b, pp.end);
   if (!poke) return null;
   const out = pp.end + 5;
   if (c.jaeTarget !== out) return null;
-  if (bypass.state === 'jmp' && i + 25 + (bypass.rel32 ?? 0) !== out) return null;
+  if (bypass.state === 'jmp' && bypassAt + 5 + (bypass.rel32 ?? 0) !== out) return null;
   return {
     kind: 'direct',
+    layout: c.layout,
     tccCheckOffset: i,
     tccOff: c.tccOff,
     maxTailCallCnt: c.max,
     jaeOutOffset: c.jaeTarget,
     bypass,
-    between: b.slice(i + 25, pp.end),
+    between: b.slice(bypassAt + 5, pp.end),
     betweenDecoded: pp.decoded,
     poke,
     outOffset: out,
@@ -191,7 +232,7 @@ function indirectAt(b: Uint8Array, i: number): IndirectSite | null {
   const jbeTarget = i + 7 + s8(b, i + 6);
   const c = counter(b, i + 7);
   if (!c) return null;
-  let p = i + 7 + 20;
+  let p = i + 7 + c.len;
   // mov rcx, [rsi + rdx*8 + d32]; test rcx, rcx; je out
   if (!match(b, p, [0x48, 0x8b, 0x8c, 0xd6])) return null;
   const ptrsOff = s32(b, p + 4);
@@ -199,7 +240,7 @@ function indirectAt(b: Uint8Array, i: number): IndirectSite | null {
   if (!match(b, p, [0x48, 0x85, 0xc9, 0x74])) return null;
   const jeTarget = p + 5 + s8(b, p + 4);
   p += 5;
-  const pp = pops(b, p);
+  const pp = pops(b, p, c.layout);
   if (!pp) return null;
   const between = b.slice(p, pp.end);
   p = pp.end;
@@ -215,6 +256,7 @@ function indirectAt(b: Uint8Array, i: number): IndirectSite | null {
   if (jbeTarget !== out || c.jaeTarget !== out || jeTarget !== out) return null;
   return {
     kind: 'indirect',
+    layout: c.layout,
     indexCheckOffset: i,
     offsetofMaxEntries: maxEntriesOff,
     tccCheckOffset: i + 7,
