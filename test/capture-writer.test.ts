@@ -1,8 +1,9 @@
 /**
  * The capture tool's transcript -> fixture writer, run on transcripts that
- * were really captured (QEMU TCG, Debian's linux-image-6.1.0-56-amd64) and
- * committed under test/fixtures/capture-transcripts/. No QEMU, network or
- * ../shared needed.
+ * were really captured (QEMU TCG; Debian 12's linux-image-6.1.0-56-amd64,
+ * and its linux-image-6.12.100+deb12-amd64, which has IBT and the v6.12
+ * tail_call_cnt_ptr layout) and committed under
+ * test/fixtures/capture-transcripts/. No QEMU, network or ../shared needed.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +15,56 @@ import { countTailCalls, findSites } from '../scripts/capture/sites.js';
 import { crc32, parseTranscript, TranscriptError } from '../scripts/capture/transcript.js';
 import { buildFixtures, objdumpAvailable, writeFixtures, type BuildResult, type HostInfo } from '../scripts/capture/writer.js';
 
-const KERNEL = 'linux-6.1.0-56-amd64';
-const TRANSCRIPTS = join('test', 'fixtures', 'capture-transcripts', KERNEL);
-const CAPTURED = join('test', 'fixtures', 'captured', KERNEL);
-const ORACLE = join('test', 'fixtures', 'oracle', KERNEL, 'default');
+/** What differs between the two captured kernels. */
+interface Kernel {
+  dir: string;
+  release: string;
+  deb: string;
+  /** X86_TAIL_CALL_OFFSET: 11 (v5.18-v6.11 without IBT), 16 (v6.12 with IBT: 12 + ENDBR) */
+  tco: number;
+  ibt: boolean;
+  /** where the entry's tcc instruction sits (after nop5, and an ENDBR with IBT) */
+  at: number;
+  mainEntry: RegExp;
+  subEntry: RegExp;
+  subEntryBytes: string;
+  /** the unwinding before a direct jump of caller_regs */
+  regsUnwind: string[];
+  indRegsUnwind: string[];
+}
+
+const KERNELS: Kernel[] = [
+  {
+    dir: 'linux-6.1.0-56-amd64',
+    release: '6.1.0-56-amd64',
+    deb: '6.1.192-2',
+    tco: 11,
+    ibt: false,
+    at: 5,
+    mainEntry: /^xor eax,eax/,
+    subEntry: /^nop2/,
+    subEntryBytes: '6690',
+    regsUnwind: ['pop r15', 'pop r14', 'pop r13', 'pop rbx', 'pop rax'],
+    indRegsUnwind: ['pop r13', 'pop rbx', 'pop rax', 'add rsp, 8'],
+  },
+  {
+    dir: 'linux-6.12.100+deb12-amd64',
+    release: '6.12.100+deb12-amd64',
+    deb: '6.12.100-1~deb12u1',
+    tco: 16,
+    ibt: true,
+    at: 9,
+    mainEntry: /^xor rax,rax/,
+    subEntry: /^nop3/,
+    subEntryBytes: '0f1f00',
+    regsUnwind: ['add qword [rax], 1', 'pop r15', 'pop r14', 'pop r13', 'pop rbx', 'pop rax', 'pop rax'],
+    indRegsUnwind: ['add qword [rax], 1', 'pop r13', 'pop rbx', 'pop rax', 'pop rax', 'add rsp, 8'],
+  },
+];
 const CONFIGS = ['default', 'nomitigations', 'rethunk'] as const;
+const CASES = KERNELS.flatMap((k) => CONFIGS.map((config) => ({ k, config, name: `${k.dir} ${config}` })));
+const transcripts = (k: Kernel) => join('test', 'fixtures', 'capture-transcripts', k.dir);
+const ORACLE = join('test', 'fixtures', 'oracle', 'linux-6.1.0-56-amd64', 'default');
 
 /** The top-level keys of every shared oracle fixture (../shared/oracle, schema bpf-jit-oracle/1). */
 const ORACLE_TOP_KEYS = [
@@ -37,8 +83,8 @@ const STEPS = [
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function readTranscript(config: string): { text: string; host: HostInfo } {
-  const dir = join(TRANSCRIPTS, config);
+function readTranscript(k: Kernel, config: string): { text: string; host: HostInfo } {
+  const dir = join(transcripts(k), config);
   return {
     text: readFileSync(join(dir, 'transcript.txt'), 'utf8'),
     host: JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as HostInfo,
@@ -49,7 +95,7 @@ const hexBytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'
 const le32 = (b: Uint8Array, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) | 0;
 
 describe('capture transcript parser', () => {
-  const { text } = readTranscript('default');
+  const { text } = readTranscript(KERNELS[0], 'default');
 
   it('checks every record against its crc and rejects a garbled line', () => {
     const t = parseTranscript(text);
@@ -78,7 +124,7 @@ describe('capture transcript parser', () => {
   });
 });
 
-describe.each(CONFIGS)('capture writer, config %s', (config) => {
+describe.each(CASES)('capture writer, $name', ({ k, config }) => {
   let result: BuildResult;
   let out: string;
   let files: Map<string, Json>;
@@ -89,14 +135,14 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
   };
 
   beforeAll(() => {
-    const { text, host } = readTranscript(config);
+    const { text, host } = readTranscript(k, config);
     result = buildFixtures(parseTranscript(text), host, {
-      transcriptLabel: join(TRANSCRIPTS, config, 'transcript.txt'),
+      transcriptLabel: join(transcripts(k), config, 'transcript.txt'),
       disassemble: false,
     });
     out = mkdtempSync(join(tmpdir(), 'capture-writer-'));
     const dir = writeFixtures(result, out);
-    expect(dir).toBe(join(out, KERNEL, config));
+    expect(dir).toBe(join(out, k.dir, config));
     files = new Map(readdirSync(dir).map((n) => [n, JSON.parse(readFileSync(join(dir, n), 'utf8')) as Json]));
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -116,17 +162,17 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
       expect(Object.keys(f), name).toEqual([...ORACLE_TOP_KEYS, 'capture']);
       expect(f.schema).toBe('bpf-jit-oracle/1');
       expect(f.config).toBe(config);
-      expect(f.kernel_version).toBe('6.1.0-56-amd64');
-      expect(f.kernel_debian_package_version).toBe('6.1.192-2');
+      expect(f.kernel_version).toBe(k.release);
+      expect(f.kernel_debian_package_version).toBe(k.deb);
       expect(f.kernel_image_sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(Object.keys(f.guest_cpu)).toEqual(['vendor', 'model', 'spectre_v2', 'retbleed', 'spec_rstack_overflow', 'indirect_target_selection', 'bugs']);
       expect(f.sysctl['sysctl.net.core.bpf_jit_harden']).toBe('0');
       expect(f.sysctl['sysctl.net.core.bpf_jit_enable']).toBe('1');
-      expect(f.x86_tail_call_offset).toBe(11);
+      expect(f.x86_tail_call_offset).toBe(k.tco);
       expect(f.max_tail_call_cnt).toBe(33);
       for (const fn of f.functions) {
         expect(Object.keys(fn)).toEqual(['index', 'name', 'ksym', 'address', 'offset_in_bytes', 'len', 'bytes', 'prologue']);
-        expect(Object.keys(fn.prologue)).toEqual(['bytes', 'tail_call_entry', 'at_offset_5']);
+        expect(Object.keys(fn.prologue)).toEqual(['bytes', 'tail_call_entry', `at_offset_${k.at}`]);
       }
       expect(Object.keys(f.test_run)).toEqual(['retval', 'expected_retval', 'explained_by']);
       expect(Object.keys(f.diff_vs_previous_snapshot)).toEqual(['previous_step', 'ranges']);
@@ -146,15 +192,17 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
       // Every tail call in the xlated program was found in the image.
       expect(f.tail_call_sites.length, name).toBe(countTailCalls(hexBytes(f.xlated)));
       for (const fn of f.functions) {
-        expect(BigInt(fn.prologue.tail_call_entry) - BigInt(fn.address)).toBe(11n);
-        expect(fn.prologue.bytes).toBe(fn.bytes.slice(0, 22));
+        expect(BigInt(fn.prologue.tail_call_entry) - BigInt(fn.address)).toBe(BigInt(k.tco));
+        expect(fn.prologue.bytes).toBe(fn.bytes.slice(0, 2 * k.tco));
+        // With IBT the tail-call landing is an ENDBR too.
+        if (k.ibt) expect(fn.bytes.slice(0, 8) + fn.bytes.slice(2 * k.tco, 2 * k.tco + 8)).toBe('f30f1efa'.repeat(2));
       }
     }
   });
 
   it('matches the fixtures committed under test/fixtures/captured (the writer is deterministic)', () => {
     for (const [name, f] of files) {
-      const committed = JSON.parse(readFileSync(join(CAPTURED, config, name), 'utf8')) as Json;
+      const committed = JSON.parse(readFileSync(join('test', 'fixtures', 'captured', k.dir, config, name), 'utf8')) as Json;
       expect({ ...f, disassembly_file: null }, name).toEqual({ ...committed, disassembly_file: null });
     }
   });
@@ -223,16 +271,17 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
 
   it('callee-saved r6-r9 live across a direct tail call: pushed in rbx, r13, r14, r15 order, popped in reverse before the jump', () => {
     const f = fx('caller_regs', 'a_initial');
-    expect(f.bytes.slice(22, 22 + 2 + 2 + 4 * 3)).toBe('50' + '53' + '4155' + '4156' + '4157');
-    expect(f.tail_call_sites[0].between_decoded).toEqual(['pop r15', 'pop r14', 'pop r13', 'pop rbx', 'pop rax']);
+    // After the counter slot(s): push rbx, r13, r14, r15.
+    expect(f.bytes).toContain('50' + '53' + '4155' + '4156' + '4157');
+    expect(f.tail_call_sites[0].between_decoded).toEqual(k.regsUnwind);
   });
 
   it('a direct tail call inside a BPF-to-BPF subprogram: nop2 prologue, site addresses in the subprogram', () => {
     const f = fx('caller_sub', 'b_install_t1');
     expect(f.functions.map((x: Json) => x.name)).toEqual(['caller_sub', 'sub_tail']);
-    expect(f.functions[0].prologue.at_offset_5).toMatch(/^xor eax,eax/);
-    expect(f.functions[1].prologue.at_offset_5).toMatch(/^nop2/);
-    expect(f.functions[1].bytes.slice(10, 14)).toBe('6690');
+    expect(f.functions[0].prologue[`at_offset_${k.at}`]).toMatch(k.mainEntry);
+    expect(f.functions[1].prologue[`at_offset_${k.at}`]).toMatch(k.subEntry);
+    expect(f.functions[1].bytes.slice(2 * k.at, 2 * k.at + k.subEntryBytes.length)).toBe(k.subEntryBytes);
     const [site] = f.tail_call_sites;
     expect(site).toMatchObject({ function: 'sub_tail', function_index: 1 });
     const sub = f.functions[1];
@@ -268,7 +317,7 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
       expect(a.tail_call_sites).toHaveLength(1);
       const s = a.tail_call_sites[0];
       expect(s.kind).toBe('indirect');
-      expect(s.add_rcx_tail_call_offset).toBe(11);
+      expect(s.add_rcx_tail_call_offset).toBe(k.tco);
       expect(s.offsetof_bpf_prog_bpf_func).toBe(48);
       for (const step of STEPS.slice(1)) expect(fx(prog, step).bytes).toBe(a.bytes);
       if (config === 'nomitigations') {
@@ -281,7 +330,7 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
         expect(BigInt.asUintN(64, at + 5n + BigInt(le32(jb, 1)))).toBe(BigInt(s.indirect_jump.target));
       }
     }
-    expect(fx('caller_ind_regs', 'a_initial').tail_call_sites[0].between_decoded).toEqual(['pop r13', 'pop rbx', 'pop rax', 'add rsp, 8']);
+    expect(fx('caller_ind_regs', 'a_initial').tail_call_sites[0].between_decoded).toEqual(k.indRegsUnwind);
   });
 
   it('records the configuration: cmdline, CPU, return form', () => {
@@ -296,11 +345,11 @@ describe.each(CONFIGS)('capture writer, config %s', (config) => {
       expect(f.bytes.endsWith('c9c3cc')).toBe(true);
     }
     expect(f.guest_cmdline.includes('mitigations=off')).toBe(config === 'nomitigations');
-    expect(f.capture.mitigations.ibt).toBe(false);
-    expect(f.capture.transcript).toBe(join(TRANSCRIPTS, config, 'transcript.txt'));
+    expect(f.capture.mitigations.ibt).toBe(k.ibt);
+    expect(f.capture.transcript).toBe(join(transcripts(k), config, 'transcript.txt'));
   });
 
-  it.runIf(config === 'default' && existsSync(ORACLE))('reproduces the shared oracle shapes byte for byte, up to addresses', () => {
+  it.runIf(k.dir === 'linux-6.1.0-56-amd64' && config === 'default' && existsSync(ORACLE))('reproduces the shared oracle shapes byte for byte, up to addresses', () => {
     // Mask what depends on where things were loaded: the map address (movabs
     // rsi, imm64) and the rel32 of every jump to another image or a thunk.
     const mask = (f: Json): string => {
@@ -339,7 +388,7 @@ describe('site recogniser on its own', () => {
 
 describe.runIf(objdumpAvailable())('disassembly files', () => {
   it('annotates jumps with the guest kernel symbols', () => {
-    const { text, host } = readTranscript('default');
+    const { text, host } = readTranscript(KERNELS[0], 'default');
     const r = buildFixtures(parseTranscript(text), host, { disassemble: true });
     const f = r.fixtures.find((x) => x.file === 'caller_ind__a_initial.json');
     expect(f?.dis).toMatch(/jmp\s+0xffffffff81e015a0\s+<__x86_indirect_thunk_rcx>/);
