@@ -501,7 +501,7 @@ export function buildFixtures(t: Transcript, host: HostInfo, opts: WriterOptions
         config_description: CONFIG_TEXT[host.config] ?? host.config,
         qemu_version: host.qemu_version ?? null,
         captured_at: host.captured_at ?? null,
-        kernel_package: host.kernel_package ?? null,
+        kernel_package: host.kernel_package || null,
         mitigations: {
           indirect_jump: facts.indirectJump,
           return: facts.ret,
