@@ -41,7 +41,7 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
   const base: JitConfig = {
     profile,
     indirect_jump: 'retpoline',
-    int3_after_indirect_jump: modern,
+    int3_after_indirect_jump: profile.layout !== 'E1', // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
     return_kind: 'ret',
     sls: profile.layout !== 'E1',
     bmi2: modern,

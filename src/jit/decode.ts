@@ -65,7 +65,7 @@ export function decodeInsn(bytes: ArrayLike<number>, ip: bigint): Insn {
   }
   const size: OpSize = rexW(p) ? 64 : p.opsize ? 16 : 32;
   const done = (kind: Insn['kind'], text: string, target?: bigint): Insn => {
-    if (p.rep && text !== 'endbr64') fail('unexpected rep prefix');
+    if (p.rep && text !== 'endbr64' && text !== 'pause') fail('unexpected rep prefix');
     if (p.lock) {
       const [mn, ...rest] = text.split(' ').filter((s) => s !== '');
       text = `lock ${mn} ${rest.join(' ')}`;
@@ -128,6 +128,12 @@ export function decodeInsn(bytes: ArrayLike<number>, ip: bigint): Insn {
     const rm = rmText(mm, s, p);
     return other((op & 2) === 0 ? att(mn, r, rm) : att(mn, rm, r));
   }
+  // accumulator forms: op al, imm8 (x4) and op eax/rax, imm32 (x5)
+  if (op < 0x40 && ((op & 7) === 4 || (op & 7) === 5)) {
+    const s = sizeOf((op & 7) === 4);
+    const v = s === 8 ? c.u8() : s === 16 ? c.u16() : c.s32();
+    return other(att(ALU_BLOCK[op >> 3], imm(v, s), reg(0, s, p.rex !== 0)));
+  }
   if (op >= 0x50 && op <= 0x57) return other(att('push', reg(op - 0x50 + rexB(p), 64, true)));
   if (op >= 0x58 && op <= 0x5f) return other(att('pop', reg(op - 0x58 + rexB(p), 64, true)));
   if (op === 0x63 && rexW(p)) {
@@ -164,7 +170,12 @@ export function decodeInsn(bytes: ArrayLike<number>, ip: bigint): Insn {
     if (!mm.mem) return fail();
     return other(att('lea', mm.mem, reg(mm.reg, size, p.rex !== 0)));
   }
-  if (op === 0x90 && !rexB(p)) return done('nop', p.opsize ? att('xchg', '%ax', '%ax') : 'nop');
+  if (op === 0x90 && !rexB(p)) {
+    if (p.rep) return other('pause');
+    return done('nop', p.opsize ? att('xchg', '%ax', '%ax') : 'nop');
+  }
+  if (op === 0x6a) return other(att('push', imm(c.s8(), 64)));
+  if (op === 0xc4 && p.rex === 0) return vex3(c, fail, other);
   if (op === 0x99) return other(rexW(p) ? 'cqto' : p.opsize ? 'cwtd' : 'cltd');
   if (op >= 0xb8 && op <= 0xbf) {
     const r = op - 0xb8 + rexB(p);
@@ -224,6 +235,23 @@ export function decodeInsn(bytes: ArrayLike<number>, ip: bigint): Insn {
     return fail();
   }
   return fail();
+}
+
+const SHIFTX: (string | undefined)[] = [undefined, 'shlx', 'sarx', 'shrx'];
+
+/** The 3-byte VEX forms the JIT emits: BMI2 shlx/sarx/shrx (map 0f38, opcode f7). */
+function vex3(c: Cursor, fail: (why?: string) => never, other: (text: string) => Insn): Insn {
+  const b1 = c.u8();
+  const b2 = c.u8();
+  const map = b1 & 0x1f;
+  const op = c.u8();
+  const mn = SHIFTX[b2 & 3];
+  if (map !== 2 || op !== 0xf7 || mn === undefined || (b2 & 4) !== 0) return fail();
+  const vp: Prefixes = { opsize: false, rep: false, lock: false, rex: 0x40 | ((b2 >> 7) << 3) | ((~b1 >> 7) & 1) << 2 | ((~b1 >> 6) & 1) << 1 | ((~b1 >> 5) & 1) };
+  const size: OpSize = b2 & 0x80 ? 64 : 32;
+  const m = modrm(c, vp, fail);
+  const count = reg((~b2 >> 3) & 0xf, size, true);
+  return other(att(mn, count, rmText(m, size, vp), reg(m.reg, size, true)));
 }
 
 /** Decode a whole buffer; every byte must belong to a decodable instruction. */
