@@ -537,6 +537,33 @@ static void emit_ksyms(void)
 	fclose(f);
 }
 
+/* The steps: a..h are the shared oracle's; then key 0 is populated again
+ * and the late ("prepop") programs are loaded, so that the JIT-end fixup
+ * installs their sites before they are published. Every loaded caller is
+ * dumped after every step. */
+enum step_op { OP_NONE, OP_UPDATE, OP_DELETE, OP_LOAD_LATE };
+struct step {
+	const char *name;
+	enum step_op op;
+	int key;
+	const char *prog;
+};
+static const struct step steps[] = {
+	{ "a_initial", OP_NONE, -1, NULL },
+	{ "b_install_t1", OP_UPDATE, 0, "target1" },
+	{ "c_replace_t2", OP_UPDATE, 0, "target2" },
+	{ "d_delete", OP_DELETE, 0, NULL },
+	{ "e_reinstall_t1", OP_UPDATE, 0, "target1" },
+	{ "f_replace_t3", OP_UPDATE, 0, "target3" },
+	{ "g_delete", OP_DELETE, 0, NULL },
+	{ "h_install_key1_t2", OP_UPDATE, 1, "target2" },
+	{ "i_install_t1", OP_UPDATE, 0, "target1" },
+	{ "j_load_prepop", OP_LOAD_LATE, -1, NULL },
+	{ "k_replace_t3", OP_UPDATE, 0, "target3" },
+	{ "l_delete", OP_DELETE, 0, NULL },
+	{ "m_delete_key1", OP_DELETE, 1, NULL },
+};
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
@@ -627,36 +654,25 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nearly; i++)
 		load_object(dir, early[i], 0, "a_initial");
 
-	/* The same steps as the shared oracle ... */
-	snap_callers("a_initial");
-	do_update("b_install_t1", 0, "target1");
-	snap_callers("b_install_t1");
-	do_update("c_replace_t2", 0, "target2");
-	snap_callers("c_replace_t2");
-	do_delete("d_delete", 0);
-	snap_callers("d_delete");
-	do_update("e_reinstall_t1", 0, "target1");
-	snap_callers("e_reinstall_t1");
-	do_update("f_replace_t3", 0, "target3");
-	snap_callers("f_replace_t3");
-	do_delete("g_delete", 0);
-	snap_callers("g_delete");
-	do_update("h_install_key1_t2", 1, "target2");
-	snap_callers("h_install_key1_t2");
-	/* ... then populate key 0 as well and load the late programs, whose
-	 * sites the JIT-end fixup installs before they are published. */
-	do_update("i_install_t1", 0, "target1");
-	snap_callers("i_install_t1");
-	for (int i = 0; i < nlate; i++)
-		load_object(dir, late[i], 0, "j_load_prepop");
-	op_record("j_load_prepop", "load", -1, NULL, 0);
-	snap_callers("j_load_prepop");
-	do_update("k_replace_t3", 0, "target3");
-	snap_callers("k_replace_t3");
-	do_delete("l_delete", 0);
-	snap_callers("l_delete");
-	do_delete("m_delete_key1", 1);
-	snap_callers("m_delete_key1");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		const struct step *st = &steps[i];
+		switch (st->op) {
+		case OP_NONE:
+			break;
+		case OP_UPDATE:
+			do_update(st->name, st->key, st->prog);
+			break;
+		case OP_DELETE:
+			do_delete(st->name, st->key);
+			break;
+		case OP_LOAD_LATE:
+			for (int j = 0; j < nlate; j++)
+				load_object(dir, late[j], 0, st->name);
+			op_record(st->name, "load", -1, NULL, 0);
+			break;
+		}
+		snap_callers(st->name);
+	}
 
 	emit_ksyms();
 	meta_file("uptime.end", "/proc/uptime");
