@@ -9,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type TailCallerShape, jit_tail_caller, X86_TAIL_CALL_OFFSET } from '../src/jit/caller.js';
 import { type Fixture, loadFixture } from '../src/jit/fixture.js';
+import { rejitFixture } from '../src/jit/rejit.js';
 import { bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/tailcall.js';
 import { hexBytes } from '../src/jit/x86.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/oracle/linux-6.1.0-56-amd64/default');
+const CAPTURED_612 = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/captured/linux-6.12.100+deb12-amd64/default');
 const STEPS = ['a_initial', 'b_install_t1', 'c_replace_t2', 'd_delete', 'e_reinstall_t1', 'f_replace_t3', 'g_delete', 'h_install_key1_t2'];
 /** Each oracle program's shape, from the oracle README's program table and its prologue. */
 const SHAPES: Record<string, TailCallerShape> = {
@@ -22,11 +24,11 @@ const SHAPES: Record<string, TailCallerShape> = {
   caller_two: { stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 },
 };
 
-function fixtures(program: string): Fixture[] {
-  return readdirSync(DIR)
+function fixtures(program: string, dir = DIR): Fixture[] {
+  return readdirSync(dir)
     .filter((f) => f.startsWith(`${program}__`) && f.endsWith('.json'))
     .sort()
-    .map((f) => loadFixture(join(DIR, f)));
+    .map((f) => loadFixture(join(dir, f)));
 }
 
 /** bpf_func of the program in slot `key` of the fixture's map state, from the fixture's target addresses. */
@@ -104,4 +106,23 @@ describe('jit_tail_caller: whole images', () => {
     expect(() => jit_tail_caller({ stack_depth: 513, callee_regs: [], sites: 1 }, 0xffffffffc0000000n)).toThrow(/stack depth/);
     expect(() => jit_tail_caller({ stack_depth: 0, callee_regs: ['r12' as 'rbx'], sites: 1 }, 0xffffffffc0000000n)).toThrow(/callee-saved/);
   });
+});
+
+describe('jit_tail_caller for 6.12 with IBT: whole images captured from a 6.12 kernel', () => {
+  // As above, the map address is the one value taken from the fixture's bytes (via rejitFixture's recovery).
+  for (const program of ['caller_d0', 'caller_two']) {
+    const fxs = fixtures(program, CAPTURED_612);
+    it(`${program}: captures present`, () => expect(fxs.length).toBeGreaterThanOrEqual(8));
+    for (const fx of fxs) {
+      it(`${program} ${fx.step}`, () => {
+        const map = rejitFixture(fx).recovered.find((r) => r.sym === 'map:1')!.value;
+        const img = jit_tail_caller({ ...SHAPES[program], map_address: map }, fx.image_address, '6.12-ibt');
+        bpf_tail_call_direct_fixup(img.bytes, img.address, img.pokes, lookupIn(fx));
+        expect(hex(img.bytes)).toBe(hex(fx.bytes));
+        expect(img.tail_call_entry - img.address).toBe(16n);
+        const sites = fx.tail_call_sites.filter((s) => s.kind === 'direct');
+        expect(img.pokes.map((p) => [p.tailcall_bypass, p.tailcall_target])).toEqual(sites.map((s) => [s.bypass!.address, s.poke!.address]));
+      });
+    }
+  }
 });
