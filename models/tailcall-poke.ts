@@ -24,7 +24,7 @@
 import { compileMachine } from '../src/concurrency/compile.js';
 import { CpuFields } from '../src/concurrency/cpu-fields.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
+import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StateGroup, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
@@ -35,6 +35,8 @@ import { X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
+import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
+import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
 
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
 export const CALLER_ADDRESS = 0xffffffffc000075cn;
@@ -401,6 +403,11 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       const life = Array.from({ length: K }, (_, k) => `f${k + 1}:${['live', 'dying', 'freed'][lifeOf(s, k + 1)]}`);
       return `site=${site.values[siteOf(s)]} ptrs[0]=${progName(slotOf(s))} ${life.join(' ')} ${cpus.join(' ')} updater=${up.names[upOf(s)]}`;
     },
+    group(s): StateGroup {
+      const q = siteOf(s);
+      const meta = site.meta[q];
+      return { name: site.values[q], doc: `bypass ${String(meta.bypass)}, target ${String(meta.target)}: ${String(meta.doc)}`, forbidden: siteForbidden[q] };
+    },
   };
 }
 
@@ -410,12 +417,24 @@ export const tailcallPoke: ModelDefinition = {
   protocols: ['rfc', 'v5.10', 'no-sync', 'bypass-first'].map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
-  options: [{ name: 'script', default: DEFAULT_SCRIPT, description: 'the updater\'s map operations, e.g. "install f1; update f2; remove; install f3"' }],
+  options: [
+    { name: 'script', default: DEFAULT_SCRIPT, description: 'the updater\'s map operations, e.g. "install f1; update f2; remove; install f3"' },
+    { name: 'level', values: ['instruction', 'byte'], default: 'instruction', description: 'instruction: a poke is one atomic step; byte: CPUs fetch byte by byte while pokes write byte by byte (models/tailcall-poke-byte.ts)' },
+    { name: 'poke', values: POKE_METHODS, default: 'text_poke_bp', description: 'with --level byte: how the 5 bytes are written: text_poke_bp (int3, sync, bytes 1..4, sync, byte 0, sync) or memcpy (byte by byte, no protocol)' },
+  ],
   reference: [
     { protocol: 'rfc', cpus: 3, expected: 'holds' },
     { protocol: 'v5.10', cpus: 3, expected: 'holds' },
     { protocol: 'no-sync', cpus: 3, expected: 'violated', expectedViolated: ['P1'] },
     { protocol: 'bypass-first', cpus: 3, expected: 'violated', expectedViolated: ['P1', 'P3'] },
+    { protocol: 'v5.10', cpus: 2, options: { level: 'byte', poke: 'text_poke_bp' }, expected: 'holds' },
+    { protocol: 'v5.10', cpus: 2, options: { level: 'byte', poke: 'memcpy' }, expected: 'violated', expectedViolated: ['P5'] },
   ],
-  build: buildTailcallPoke,
+  build(cfg) {
+    const level = cfg.options.level ?? 'instruction';
+    if (level === 'byte') return buildTailcallPokeByte(cfg);
+    if (level !== 'instruction') throw new ModelConfigError(`tailcall-poke: --level must be instruction or byte, got '${level}'`);
+    if (cfg.options.poke !== undefined) throw new ModelConfigError('tailcall-poke: --poke goes with --level byte (at the instruction level a poke is one atomic step)');
+    return buildTailcallPoke(cfg);
+  },
 };

@@ -13,10 +13,10 @@ export class CpuFields {
     readonly cpus: number,
     /** First word of the CPU area. */
     readonly base: number,
-    readonly bits: 8 | 16,
+    readonly bits: 8 | 16 | 32,
   ) {
     this.perWord = 32 / bits;
-    this.mask = bits === 8 ? 0xff : 0xffff;
+    this.mask = bits === 8 ? 0xff : bits === 16 ? 0xffff : 0xffffffff;
     this.words = Math.ceil(cpus / this.perWord);
   }
 
