@@ -1,8 +1,14 @@
 /** Every model pokecheck ships, in the order `list` and `check --all` show them. */
 import type { ModelDefinition } from '../src/concurrency/model.js';
 import { tailcallPoke } from './tailcall-poke.js';
+import { arm64Poke } from './arm64-poke.js';
+import { recursionDetect } from './recursion-detect.js';
 
-export const MODELS: readonly ModelDefinition[] = [tailcallPoke];
+export const MODELS: readonly ModelDefinition[] = [
+  tailcallPoke,
+  arm64Poke,
+  recursionDetect,
+];
 
 export function findModel(name: string): ModelDefinition | undefined {
   return MODELS.find((m) => m.name === name);
