@@ -1,11 +1,13 @@
 /** Every model pokecheck ships, in the order `list` and `check --all` show them. */
 import type { ModelDefinition } from '../src/concurrency/model.js';
 import { tailcallPoke } from './tailcall-poke.js';
+import { tailcallLoadRace } from './tailcall-load-race.js';
 import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
+  tailcallLoadRace,
   arm64Poke,
   recursionDetect,
 ];

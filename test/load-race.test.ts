@@ -1,0 +1,78 @@
+/**
+ * `tailcall-load-race`: the v5.10 BUG_ON race fixed by 4b7de801606e
+ * (kernel-poke-facts.md 3c). Expected verdicts: v5.10 violated (a poke skipped
+ * with -EINVAL before bpf_prog_kallsyms_add, a later poke -EBUSY -> BUG_ON),
+ * v6.7 holds. Expected bytes come from the real kernel's caller_d0 images.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildTailcallLoadRace } from '../models/tailcall-load-race.js';
+import { runCheck } from '../src/check/result.js';
+import { explore } from '../src/concurrency/explorer.js';
+import { cli } from './helpers/cli.js';
+import { loadOracle, unhex } from './helpers/oracle.js';
+
+const hex = (s: string): string => unhex(s).map((b) => b.toString(16).padStart(2, '0')).join(' ');
+const installed = loadOracle('caller_d0', 'b_install_t1');
+
+describe('tailcall-load-race --protocol v5.10', () => {
+  for (const cpus of ['2', '3']) {
+    it(`is violated at ${cpus} CPUs: -EINVAL skipped before kallsyms_add, then -EBUSY reaches BUG_ON (exit 1)`, async () => {
+      const r = await cli('check', 'tailcall-load-race', '--protocol', 'v5.10', '--cpus', cpus);
+      expect(r.code).toBe(1);
+      expect(r.out[0]).toMatch(/P4 violated/);
+      expect(r.out[0]).toMatch(/S2 violated/);
+      const text = r.out.join('\n');
+      const p4 = text.slice(text.indexOf('Counterexample for P4'));
+      const steps = p4.split('\n').filter((l) => /^\s+\d+\. /.test(l));
+      const skipped = steps.findIndex((l) => /bpf_arch_text_poke\(.*\) = -EINVAL .*tolerated/.test(l));
+      const ksym = steps.findIndex((l) => /bpf_prog_kallsyms_add/.test(l));
+      const stable = steps.findIndex((l) => /tailcall_target_stable, true/.test(l));
+      expect(stable).toBeGreaterThanOrEqual(0);
+      expect(skipped).toBeGreaterThan(stable);
+      expect(ksym).toBeGreaterThan(skipped);
+      expect(steps[steps.length - 1]).toMatch(/= -EBUSY -> BUG_ON\(ret < 0 && ret != -EINVAL\)/);
+    });
+  }
+});
+
+describe('tailcall-load-race --protocol v6.7', () => {
+  for (const cpus of [2, 3]) {
+    it(`holds at ${cpus} CPUs (complete search)`, () => {
+      const r = runCheck(buildTailcallLoadRace({ protocol: 'v6.7', cpus, options: {} }));
+      expect(r.verdict).toBe('holds');
+      expect(r.properties.map((p) => `${p.id} ${p.status}`)).toEqual(['P4 holds', 'S2 holds']);
+    });
+  }
+
+  it('is not vacuous: the fixup installs f1 under poke_mutex, leaving the bytes the real kernel had', () => {
+    const m = buildTailcallLoadRace({ protocol: 'v6.7', cpus: 2, options: {} });
+    const r = explore(m.system);
+    expect(r.complete).toBe(true);
+    const s = new Int32Array(m.system.width);
+    let fixupInstalled = 0;
+    let updateWhileUnknown = 0;
+    for (let i = 0; i < r.states; i++) {
+      r.store.read(i, s);
+      const summary = m.summary(s);
+      const [bypass, target] = m.sites(s);
+      if (/cpu0=stable\(target=1\)/.test(summary)) {
+        fixupInstalled++;
+        expect(target.bytes).toBe(hex(installed.tail_call_sites[0].poke!.bytes));
+        expect(bypass.bytes).toBe(hex(installed.tail_call_sites[0].bypass!.bytes));
+      }
+      if (/not in kallsyms/.test(summary) && /ptrs\[0\]=f1/.test(summary) && target.bytes === hex(installed.tail_call_sites[0].poke!.bytes)) updateWhileUnknown++;
+    }
+    expect(fixupInstalled).toBeGreaterThan(0);
+    expect(updateWhileUnknown).toBeGreaterThan(0);
+  });
+});
+
+describe('bad input', () => {
+  it('exit 2 for one CPU or a protocol the model does not have', async () => {
+    for (const args of [['--cpus', '1'], ['--protocol', 'rfc']]) {
+      const r = await cli('check', 'tailcall-load-race', ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toHaveLength(1);
+    }
+  });
+});
