@@ -33,6 +33,21 @@ export interface CheckableModel {
   sites(state: Int32Array): SiteView[];
   /** A short description of the rest of the state (map slot, CPUs, programs). */
   summary(state: Int32Array): string;
+  /**
+   * Optional: the group `state` belongs to in the protocol picture
+   * (`pokecheck graph --kind protocol`), e.g. the poke site's state A-D.
+   */
+  group?(state: Int32Array): StateGroup;
+}
+
+/** A group of product states that the protocol picture draws as one node. */
+export interface StateGroup {
+  /** Short name, e.g. `B`. */
+  name: string;
+  /** What the group means, e.g. `bypass nop, target jmp: installed`. */
+  doc: string;
+  /** Whether being in this group is itself forbidden (the poke site's state A). */
+  forbidden: boolean;
 }
 
 export type Verdict = 'holds' | 'violated' | 'incomplete';
