@@ -11,16 +11,24 @@ import { checkCommand } from './check-cmd.js';
 import { EXIT, processIo, UsageError, type Io } from './io.js';
 import { listCommand } from './list-cmd.js';
 import { reportCommand } from './report-cmd.js';
+import { graphCommand } from './graph-cmd.js';
 import { jitCommand } from './jit-cmd.js';
 
 const USAGE = `usage: pokecheck <command> [options]
 
 commands:
   check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--symmetry]
-                [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet] [model options]
-  check --all            every model and protocol in its reference configuration
+                [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
+                [--junit FILE] [--sarif FILE] [model options]
+  check --all [--junit FILE] [--sarif FILE]
+                         every model and protocol in its reference configuration
   list                   models, protocols, expected verdicts
-  report [--out DIR]     run check --all and write the report (default report/)
+  report [--out DIR]     run check --all and write the report (default report/):
+                         index.html, summary.md, results.json, junit.xml, results.sarif
+  graph <model> [--protocol P] [--cpus N] [--kind protocol|lanes|ACTOR] [--property P]
+                [--format svg|dot] [model options]
+                         print one graph: the A-D picture (default), a counterexample's
+                         lanes, or an actor's machine (cpu, site, updater)
   jit verify <fixture.json | dir>...   re-JIT each fixture and compare with the kernel's bytes
   jit emit --fixture FILE              our image for a fixture, disassembled, poke sites marked
 
@@ -36,6 +44,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return listCommand(rest, io);
       case 'report':
         return await reportCommand(rest, io);
+      case 'graph':
+        return await graphCommand(rest, io);
       case 'jit':
         return jitCommand(rest, io);
       case '--version':

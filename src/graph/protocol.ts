@@ -1,0 +1,201 @@
+/**
+ * The A-D picture of a protocol: every reachable product state, grouped by
+ * the model's `group` (the poke site's (bypass, target) state A-D), with an
+ * edge wherever a step moves the text from one group to another or rewrites
+ * a site's bytes within one (B -> B: the target jump retargeted). Edges are
+ * labelled with the poke that makes them, in the model's own words.
+ *
+ * The states come from the checker's explorer run to completion: every
+ * property is marked unchecked for this walk, so the search does not stop at
+ * the first violations and the picture is the whole reachable space. A group
+ * the model calls forbidden (A) is drawn red when reachable; an unreachable
+ * group is simply absent.
+ */
+import { explore } from '../concurrency/explorer.js';
+import type { CheckableModel } from '../concurrency/model.js';
+import type { TransitionSystem } from '../concurrency/system.js';
+import { COLOR, EDGE_STYLE, GRAPH_STYLE, NODE_STYLE, attrs, h, hWrap, q, qLeft, wrap } from './dot.js';
+import type { DrawnGraph } from './graph.js';
+import { engineFor } from './graphviz.js';
+
+export interface GroupNode {
+  name: string;
+  doc: string;
+  forbidden: boolean;
+  initial: boolean;
+  /** Reachable product states in the group. */
+  states: number;
+  /** Of those, how many violate each property (by id). */
+  violations: Record<string, number>;
+}
+
+export interface GroupEdge {
+  from: string;
+  to: string;
+  /** The distinct pokes (step descriptions) that move from `from` to `to`. */
+  labels: string[];
+  /** Product transitions behind the edge. */
+  transitions: number;
+}
+
+export interface ProtocolGraph {
+  model: string;
+  protocol: string;
+  cpus: number;
+  states: number;
+  transitions: number;
+  complete: boolean;
+  limit: string | null;
+  symmetry: boolean;
+  groups: GroupNode[];
+  edges: GroupEdge[];
+}
+
+export class NoGroupsError extends Error {}
+
+/** Strips a leading `function_name: ` context from a step description: the poke itself is the label. */
+function pokeLabel(action: string): string {
+  return action.replace(/^[A-Za-z_][\w]*: /, '');
+}
+
+export interface ProtocolGraphOptions {
+  maxStates?: number;
+  symmetry?: boolean;
+}
+
+export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}): ProtocolGraph {
+  const group = m.group?.bind(m);
+  if (!group) throw new NoGroupsError(`${m.model} does not group its states (CheckableModel.group), so it has no protocol picture`);
+  const sys = m.system;
+  const symmetry = opts.symmetry ?? !!sys.canonicalize;
+  const whole: TransitionSystem = {
+    width: sys.width,
+    properties: sys.properties.map((p) => ({ ...p, checked: false })),
+    initial: (out) => sys.initial(out),
+    expand: (s, n, sink) => sys.expand(s, n, sink),
+    violations: (s) => sys.violations(s),
+    canonicalize: sys.canonicalize ? (s) => sys.canonicalize!(s) : undefined,
+  };
+  const r = explore(whole, { symmetry, maxStates: opts.maxStates });
+  const store = r.store;
+  const w = sys.width;
+  const cur = new Int32Array(w);
+  const next = new Int32Array(w);
+  const groups = new Map<string, GroupNode>();
+  const edges = new Map<string, GroupEdge & { labelSet: Set<string> }>();
+  // Site bytes per stored state, computed once (decoding is the costly part). A
+  // successor is looked up by its representative: symmetry permutes CPUs,
+  // never the shared text, so the representative shows the same bytes.
+  const bytesOf: string[] = [];
+  const siteBytesAt = (idx: number, s: Int32Array): string =>
+    (bytesOf[idx] ??= m
+      .sites(s)
+      .map((x) => x.bytes)
+      .join('|'));
+  const canon = new Int32Array(w);
+  const indexOf = (s: Int32Array): number => {
+    canon.set(s);
+    if (r.symmetry) sys.canonicalize!(canon);
+    const k = store.insert(canon, 0, -1, -1); // present: -1 - index; new only past a --max-states stop
+    return k < 0 ? -1 - k : k;
+  };
+  let transitions = 0;
+  const explored = store.size;
+  for (let i = 0; i < explored; i++) {
+    store.read(i, cur);
+    const g = group(cur);
+    let node = groups.get(g.name);
+    if (!node) {
+      node = { name: g.name, doc: g.doc, forbidden: g.forbidden, initial: false, states: 0, violations: {} };
+      groups.set(g.name, node);
+    }
+    node.states++;
+    if (i === 0) node.initial = true;
+    const v = sys.violations(cur);
+    sys.properties.forEach((p, k) => {
+      if (v & (1 << k)) node.violations[p.id] = (node.violations[p.id] ?? 0) + 1;
+    });
+    const bytes = siteBytesAt(i, cur);
+    sys.expand(cur, next, (action) => {
+      transitions++;
+      const g2 = group(next);
+      if (g2.name === g.name && siteBytesAt(indexOf(next), next) === bytes) return;
+      const key = `${g.name}\0${g2.name}`;
+      let e = edges.get(key);
+      if (!e) {
+        e = { from: g.name, to: g2.name, labels: [], transitions: 0, labelSet: new Set() };
+        edges.set(key, e);
+      }
+      e.transitions++;
+      e.labelSet.add(pokeLabel(m.describe(cur, next, action).action));
+    });
+  }
+  const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
+  return {
+    model: m.model,
+    protocol: m.protocol,
+    cpus: m.cpus,
+    states: explored,
+    transitions,
+    complete: r.complete,
+    limit: r.limit,
+    symmetry: r.symmetry,
+    groups: [...groups.values()].sort(byName),
+    edges: [...edges.values()].map(({ labelSet, ...e }) => ({ ...e, labels: [...labelSet].sort() })),
+  };
+}
+
+/** The picture as DOT: one node per group, forbidden groups red, one edge per group pair with its pokes. */
+export function protocolDot(p: ProtocolGraph): DrawnGraph {
+  const lines = [
+    `digraph ${q(`${p.model} ${p.protocol}`)} {`,
+    `  graph [${GRAPH_STYLE}, rankdir=LR, nodesep=0.5, ranksep=0.9];`,
+    `  node [${NODE_STYLE}, shape=box, style="rounded,filled", fillcolor="${COLOR.okFill}", color="${COLOR.ok}"];`,
+    `  edge [${EDGE_STYLE}];`,
+  ];
+  const init = p.groups.find((g) => g.initial);
+  if (init) lines.push('  __start [shape=point, width=0.12, label=""];');
+  for (const g of p.groups) {
+    const viol = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n}`);
+    let label = `<<font point-size="16"><b>${h(g.name)}</b></font>${g.forbidden ? ` <font color="${COLOR.forbidden}"><b>FORBIDDEN</b></font>` : ''}`;
+    label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="9">${g.states} state${g.states === 1 ? '' : 's'}</font>`;
+    if (viol.length) label += `<br/><font point-size="9" color="${COLOR.forbidden}">${h(viol.join(', '))}</font>`;
+    label += '>';
+    lines.push(
+      `  ${q(g.name)}${attrs({
+        label,
+        shape: g.forbidden ? 'doubleoctagon' : undefined,
+        color: g.forbidden ? COLOR.forbidden : undefined,
+        fillcolor: g.forbidden ? COLOR.forbiddenFill : undefined,
+        penwidth: g.forbidden ? 2 : undefined,
+        tooltip: `${g.name}: ${g.doc} (${g.states} states)`,
+      })};`,
+    );
+  }
+  if (init) lines.push(`  __start -> ${q(init.name)};`);
+  for (const e of p.edges) {
+    const label = `<${e.labels.map((l) => hWrap(l, 44, 'left')).join('')}>`;
+    const bad = p.groups.find((g) => g.name === e.to)?.forbidden;
+    lines.push(
+      `  ${q(e.from)} -> ${q(e.to)}${attrs({
+        label,
+        color: bad ? COLOR.forbidden : undefined,
+        fontcolor: bad ? COLOR.forbidden : undefined,
+        penwidth: bad ? 2 : 1.2,
+        tooltip: `${e.from} -> ${e.to}: ${e.transitions} product transitions`,
+      })};`,
+    );
+  }
+  const search = p.complete ? `all ${p.states} reachable states` : `the first ${p.states} states (search stopped by --${p.limit ?? 'limit'}: the picture may be partial)`;
+  const forbiddenAbsent = p.groups.some((g) => g.forbidden) ? '' : '; no forbidden group is reachable';
+  lines.push(`  label=${qLeft(wrap(`${p.model} --protocol ${p.protocol} --cpus ${p.cpus}: ${search}${p.symmetry ? ' (up to CPU symmetry)' : ''}${forbiddenAbsent}`, 100))}; labelloc=t; labeljust=l;`);
+  lines.push('}');
+  return {
+    kind: 'protocol',
+    title: `Protocol picture of ${p.protocol}: reachable states grouped by the poke site's state`,
+    dot: lines.join('\n') + '\n',
+    engine: engineFor(p.groups.length),
+    nodes: p.groups.length,
+    edges: p.edges.length,
+  };
+}

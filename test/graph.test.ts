@@ -1,0 +1,212 @@
+/**
+ * The graphs: the A-D protocol picture (reference-models.md section 1: the
+ * RFC's state matrix and each protocol's poke order), the actors' machines,
+ * and a counterexample's lanes, laid out by Graphviz (WASM) and read back from
+ * the SVG as a person would see them.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { tailcallPoke } from '../models/tailcall-poke.js';
+import { runCheck } from '../src/check/result.js';
+import { actorMachines } from '../src/graph/actors.js';
+import { renderSvg } from '../src/graph/graphviz.js';
+import { lanesDot, laneNames } from '../src/graph/lanes.js';
+import { machineGraph, shortestPaths } from '../src/graph/machine.js';
+import { protocolDot, protocolGraph } from '../src/graph/protocol.js';
+import { inlineSvg } from '../src/graph/svg.js';
+import { eventName } from '../src/concurrency/compile.js';
+import { cli } from './helpers/cli.js';
+
+const model = (protocol: string, cpus = 2) => tailcallPoke.build({ protocol, cpus, options: {} });
+const edgeSet = (p: ReturnType<typeof protocolGraph>): string[] => p.edges.map((e) => `${e.from}->${e.to}`).sort();
+
+interface SvgG {
+  '@_id'?: string;
+  '@_class'?: string;
+  title?: string;
+  text?: SvgText | SvgText[];
+  g?: SvgG | SvgG[];
+  polygon?: { '@_points': string } | { '@_points': string }[];
+  path?: { '@_d': string } | { '@_d': string }[];
+}
+type SvgText = string | { '#text'?: string; '@_x': string; '@_y': string };
+
+/** Every <g> of an SVG document, depth first. */
+function groups(svg: string): SvgG[] {
+  const doc = new XMLParser({ ignoreAttributes: false, textNodeName: '#text' }).parse(svg);
+  const out: SvgG[] = [];
+  const walk = (g: SvgG | SvgG[] | undefined): void => {
+    if (!g) return;
+    for (const x of Array.isArray(g) ? g : [g]) {
+      out.push(x);
+      walk(x.g);
+    }
+  };
+  walk(doc.svg.g);
+  return out;
+}
+
+/** The first polygon or path under a node (a node with a tooltip wraps its shape in <g><a>). */
+function shapeOf(x: unknown): { '@_points'?: string; '@_d'?: string } | undefined {
+  if (!x || typeof x !== 'object') return undefined;
+  if (Array.isArray(x)) return x.map(shapeOf).find(Boolean);
+  const o = x as Record<string, unknown>;
+  const direct = [o.polygon, o.path].flat().find(Boolean);
+  if (direct) return direct as { '@_points'?: string; '@_d'?: string };
+  return shapeOf(o.g) ?? shapeOf(o.a);
+}
+
+/** The centre x, y of a Graphviz node's shape (its polygon's or path's points). */
+function centre(g: SvgG): { x: number; y: number } {
+  const shape = shapeOf(g)!;
+  const nums = (shape['@_points'] ?? shape['@_d'] ?? '').match(/-?\d+(\.\d+)?/g)!.map(Number);
+  const xs = nums.filter((_, i) => i % 2 === 0);
+  const ys = nums.filter((_, i) => i % 2 === 1);
+  return { x: (Math.min(...xs) + Math.max(...xs)) / 2, y: (Math.min(...ys) + Math.max(...ys)) / 2 };
+}
+
+describe('the A-D picture of a protocol', () => {
+  it('v5.10: install C->D->B, update B->B, remove B->D->C, and no A', async () => {
+    for (const cpus of [2, 3]) {
+      const p = protocolGraph(model('v5.10', cpus));
+      expect(p.complete).toBe(true);
+      expect(edgeSet(p)).toEqual(['B->B', 'B->D', 'C->D', 'D->B', 'D->C']);
+      expect(p.groups.map((g) => g.name)).toEqual(['B', 'C', 'D']);
+      expect(p.groups.find((g) => g.name === 'C')!.initial).toBe(true);
+      expect(p.groups.reduce((n, g) => n + g.states, 0)).toBe(p.states);
+    }
+    const p = protocolGraph(model('v5.10'));
+    const label = (from: string, to: string): string => p.edges.find((e) => e.from === from && e.to === to)!.labels.join(' | ');
+    // Install: target nop -> jmp f, then bypass jmp out -> nop; remove: bypass back to jmp out, then target jmp -> nop.
+    expect(label('C', 'D')).toMatch(/tailcall_target, BPF_MOD_JUMP, NULL, f1\+off/);
+    expect(label('D', 'B')).toMatch(/tailcall_bypass, BPF_MOD_JUMP, bypass_addr, NULL/);
+    expect(label('B', 'B')).toMatch(/tailcall_target, BPF_MOD_JUMP, f1\+off, f2\+off/);
+    expect(label('B', 'D')).toMatch(/tailcall_bypass, BPF_MOD_JUMP, NULL, bypass_addr/);
+    expect(label('D', 'C')).toMatch(/tailcall_target, BPF_MOD_JUMP, f2\+off, NULL/);
+    // Laid out: the SVG has exactly the nodes B, C, D (plus the start point).
+    const svg = await renderSvg(protocolDot(p).dot);
+    const nodes = groups(svg).filter((g) => g['@_class'] === 'node').map((g) => g.title);
+    expect(nodes.sort()).toEqual(['B', 'C', 'D', '__start']);
+    expect(svg).not.toMatch(/FORBIDDEN/);
+  });
+
+  it('bypass-first: C->A (bypass first), A drawn as forbidden, every state in A violating P3', async () => {
+    const p = protocolGraph(model('bypass-first'));
+    expect(edgeSet(p)).toContain('C->A');
+    expect(edgeSet(p)).toContain('A->B');
+    const a = p.groups.find((g) => g.name === 'A')!;
+    expect(a.forbidden).toBe(true);
+    expect(a.violations.P3).toBe(a.states);
+    const d = protocolDot(p);
+    expect(d.dot).toMatch(/"A" \[label=<.*FORBIDDEN.*shape="doubleoctagon"/);
+    const svg = await renderSvg(d.dot, d.engine);
+    expect(svg).toMatch(/FORBIDDEN/);
+  });
+
+  it('rfc: remove only pokes the bypass back (B->D), so the slot never returns to C after the first install', () => {
+    const p = protocolGraph(model('rfc'));
+    expect(edgeSet(p)).toEqual(['B->B', 'B->D', 'C->D', 'D->B', 'D->D']);
+  });
+});
+
+describe("actors' machines", () => {
+  const actors = actorMachines(model('v5.10'));
+
+  it('draws the CPU, the poke site and the updater from their xstate definitions', () => {
+    expect(actors.map((a) => a.name)).toEqual(['cpu', 'site', 'updater']);
+    const cpu = machineGraph(actors[0]);
+    for (const s of ['idle', 'bypass', 'unwind', 'target', 'in_prog', 'fell_through']) expect(cpu.dot).toContain(`"${s}" [`);
+    expect(cpu.dot).toMatch(/"target" -> "fell_through" \[label="EXEC_NOP"/);
+  });
+
+  it('gives the shortest event path to each poke-site state A-D, B through D rather than through A', () => {
+    const site = actors[1];
+    const best = shortestPaths(site);
+    const path = (v: string): string[] => [...best.entries()].filter(([k]) => k === v).flatMap(([, s]) => s.map((x) => eventName(x.event)));
+    expect(path('C')).toEqual([]);
+    expect(path('A')).toEqual(['BYPASS_NOP']);
+    expect(path('D')).toEqual(['TARGET_JMP(prog=1)']);
+    expect(path('B')).toEqual(['TARGET_JMP(prog=1)', 'BYPASS_NOP']);
+    const g = machineGraph(site);
+    expect(g.dot).toContain('B: TARGET_JMP(prog=1) → BYPASS_NOP');
+    expect(g.dot).toMatch(/"A" \[label=<.*shape="octagon"/);
+  });
+
+  it("labels the v5.10 updater's BUG_ON edges with the returns that reach them: -EINVAL is tolerated", async () => {
+    const up = machineGraph(actors[2]);
+    const toBug = up.dot.split('\n').filter((l) => /-> "bug <- /.test(l));
+    expect(toBug.length).toBeGreaterThan(0);
+    for (const l of toBug) {
+      expect(l).toMatch(/label="RET -EBUSY,-ERANGE"/);
+      expect(l).not.toMatch(/EINVAL/);
+    }
+    expect(up.engine).toBe('dot');
+    const svg = await renderSvg(up.dot, up.engine);
+    expect(groups(svg).filter((g) => g['@_class'] === 'node').length).toBe(up.nodes + 1);
+  });
+});
+
+describe('a counterexample as lanes', () => {
+  it('puts each step in its actor\'s lane, in order, with the bytes of each poke', async () => {
+    const r = runCheck(model('no-sync', 3));
+    const c = r.counterexamples[0];
+    expect(laneNames(c, 3)).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
+    const d = lanesDot(c, 3);
+    const svg = await renderSvg(d.dot, d.engine);
+    const gs = groups(svg);
+    const head = new Map(gs.filter((g) => g['@_id']?.startsWith('lane_')).map((g) => [g['@_id']!.slice(5), centre(g)]));
+    expect([...head.keys()]).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
+    let lastY = -Infinity;
+    c.steps.forEach((s, k) => {
+      const g = gs.find((x) => x['@_id'] === `step${k + 1}`)!;
+      const at = centre(g);
+      expect(Math.abs(at.x - head.get(s.actor)!.x)).toBeLessThan(1);
+      expect(at.y).toBeGreaterThan(lastY);
+      lastY = at.y;
+    });
+    // Each poke shows the site's bytes; the last step is the violation.
+    const pokes = c.steps.filter((s, k) => s.sites.some((x, i) => x.bytes !== (k ? c.steps[k - 1].sites : c.initial.sites)[i].bytes));
+    expect(pokes.length).toBeGreaterThan(0);
+    for (const s of pokes) expect(d.dot).toContain(s.sites.find((x) => x.name === 'tailcall_target' || x.name === 'tailcall_bypass')!.name);
+    expect(d.dot).toContain('P1 violated');
+    expect(d.dot).toMatch(/<font color="#b3261e"><b>0f<\/b><\/font>/);
+  });
+
+  it('keeps ids unique when several SVGs share a page', async () => {
+    const svg = await renderSvg('digraph { a [id="step1"]; b; a -> b }');
+    const one = inlineSvg(svg, 'g1');
+    expect(one.startsWith('<svg')).toBe(true);
+    expect(one).toContain('id="g1-step1"');
+    expect(one).not.toMatch(/id="(?!g1-)/);
+  });
+});
+
+describe('pokecheck graph', () => {
+  it('prints the protocol picture as DOT or SVG, an actor, or lanes', async () => {
+    const dot = await cli('graph', 'tailcall-poke', '--protocol', 'v5.10', '--format', 'dot');
+    expect(dot.code).toBe(0);
+    expect(dot.out.join('\n')).toMatch(/^digraph "tailcall-poke v5.10"/);
+    const svg = await cli('graph', 'tailcall-poke', '--protocol', 'bypass-first', '--cpus', '2');
+    expect(svg.out.join('\n')).toMatch(/<svg[\s\S]*FORBIDDEN[\s\S]*<\/svg>$/);
+    const cpu = await cli('graph', 'tailcall-poke', '--kind', 'site', '--format', 'dot');
+    expect(cpu.out.join('\n')).toMatch(/^digraph "poke_site"/);
+    const lanes = await cli('graph', 'tailcall-poke', '--kind', 'lanes', '--protocol', 'bypass-first', '--property', 'P3', '--format', 'dot');
+    expect(lanes.out.join('\n')).toMatch(/^digraph "counterexample P3"/);
+  });
+
+  it('rejects bad input with one line and exit 2', async () => {
+    for (const args of [
+      ['graph'],
+      ['graph', 'nope'],
+      ['graph', 'tailcall-poke', '--kind', 'nope'],
+      ['graph', 'tailcall-poke', '--format', 'png'],
+      ['graph', 'tailcall-poke', '--protocol', 'v5.10', '--kind', 'lanes'],
+      ['graph', 'tailcall-poke', '--property', 'P1'],
+      ['graph', 'tailcall-poke', '--level', 'byte'],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toHaveLength(1);
+    }
+  });
+});
