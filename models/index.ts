@@ -2,14 +2,18 @@
 import type { ModelDefinition } from '../src/concurrency/model.js';
 import { tailcallPoke } from './tailcall-poke.js';
 import { tailcallLoadRace } from './tailcall-load-race.js';
+import { tailcallHierarchy } from './tailcall-hierarchy.js';
 import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
+import { dispatcher } from './dispatcher.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
   tailcallLoadRace,
+  tailcallHierarchy,
   arm64Poke,
   recursionDetect,
+  dispatcher,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
