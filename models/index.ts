@@ -5,7 +5,6 @@ import { tailcallLoadRace } from './tailcall-load-race.js';
 import { tailcallHierarchy } from './tailcall-hierarchy.js';
 import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
-import { dispatcher } from './dispatcher.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -13,7 +12,6 @@ export const MODELS: readonly ModelDefinition[] = [
   tailcallHierarchy,
   arm64Poke,
   recursionDetect,
-  dispatcher,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
