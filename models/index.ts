@@ -5,6 +5,7 @@ import { tailcallLoadRace } from './tailcall-load-race.js';
 import { tailcallHierarchy } from './tailcall-hierarchy.js';
 import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
+import { dispatcher } from './dispatcher.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -12,6 +13,7 @@ export const MODELS: readonly ModelDefinition[] = [
   tailcallHierarchy,
   arm64Poke,
   recursionDetect,
+  dispatcher,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
