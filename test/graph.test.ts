@@ -10,7 +10,7 @@ import { tailcallPoke } from '../models/tailcall-poke.js';
 import { runCheck } from '../src/check/result.js';
 import { actorMachines } from '../src/graph/actors.js';
 import { renderSvg } from '../src/graph/graphviz.js';
-import { lanesDot, laneNames } from '../src/graph/lanes.js';
+import { lanesDot, lanesOf } from '../src/graph/lanes.js';
 import { machineGraph, shortestPaths } from '../src/graph/machine.js';
 import { protocolDot, protocolGraph } from '../src/graph/protocol.js';
 import { inlineSvg } from '../src/graph/svg.js';
@@ -150,12 +150,12 @@ describe('a counterexample as lanes', () => {
   it('puts each step in its actor\'s lane, in order, with the bytes of each poke', async () => {
     const r = runCheck(model('no-sync', 3));
     const c = r.counterexamples[0];
-    expect(laneNames(c, 3)).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
+    expect(lanesOf(c, 3).names).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
     const d = lanesDot(c, 3);
     const svg = await renderSvg(d.dot, d.engine);
     const gs = groups(svg);
-    const head = new Map(gs.filter((g) => g['@_id']?.startsWith('lane_')).map((g) => [g['@_id']!.slice(5), centre(g)]));
-    expect([...head.keys()]).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
+    const head = new Map(gs.filter((g) => /^lane\d+$/.test(g['@_id'] ?? '')).map((g) => [['cpu0', 'cpu1', 'cpu2', 'updater'][Number(g['@_id']!.slice(4))], centre(g)]));
+    expect([...head.keys()].sort()).toEqual(['cpu0', 'cpu1', 'cpu2', 'updater']);
     let lastY = -Infinity;
     c.steps.forEach((s, k) => {
       const g = gs.find((x) => x['@_id'] === `step${k + 1}`)!;
@@ -170,6 +170,17 @@ describe('a counterexample as lanes', () => {
     for (const s of pokes) expect(d.dot).toContain(s.sites.find((x) => x.name === 'tailcall_target' || x.name === 'tailcall_bypass')!.name);
     expect(d.dot).toContain('P1 violated');
     expect(d.dot).toMatch(/<font color="#b3261e"><b>0f<\/b><\/font>/);
+  });
+
+  it('gives each CPU one lane, named as it steps, and the other actors theirs', () => {
+    const site = { name: 's', address: '0x0', bytes: '90', disasm: 'nop' };
+    const step = (actor: string) => ({ actor, action: 'x', sites: [site], state: '' });
+    const c = { property: 'P', description: 'd', initial: { sites: [site], state: '' }, steps: ['updater', 'cpu1 (map update)', 'cpu1 (map update)', 'rcu', 'cpu0 (load)'].map(step) };
+    const l = lanesOf(c, 3);
+    expect(l.names).toEqual(['cpu0 (load)', 'cpu1 (map update)', 'cpu2', 'updater', 'rcu']);
+    expect(['cpu0 (load)', 'cpu1 (map update)', 'updater', 'rcu'].map(l.of)).toEqual([0, 1, 3, 4]);
+    // A model whose actors are not CPUs gets no invented CPU lanes.
+    expect(lanesOf({ ...c, steps: ['scheduler', 'task0', 'task1'].map(step) }, 1).names).toEqual(['scheduler', 'task0', 'task1']);
   });
 
   it('keeps ids unique when several SVGs share a page', async () => {

@@ -9,6 +9,7 @@ import { ModelConfigError, type ModelDefinition, type ReferenceCheck } from '../
 import { EXIT, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag, type Flags } from './options.js';
 import { progressPrinter } from './progress.js';
+import { writeCiFiles } from '../report/ci.js';
 
 const COMMON = {
   protocol: { type: 'string' },
@@ -21,6 +22,8 @@ const COMMON = {
   'stop-at-first': { type: 'boolean' },
   quiet: { type: 'boolean' },
   all: { type: 'boolean' },
+  junit: { type: 'string' },
+  sarif: { type: 'string' },
 } as const;
 
 export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
@@ -90,6 +93,9 @@ export function checkCommand(args: string[], io: Io): number {
   if (json) writeFileSync(json, resultJson(r));
   const md = strFlag(flags, 'md');
   if (md) writeFileSync(md, resultMarkdown(r));
+  // One check on its own is expected to hold: a violated property is a failing testcase / an error result.
+  const check: ReferenceCheck = { protocol, cpus, options, expected: 'holds' };
+  writeCiFiles([{ model: def.name, check, result: r, ok: matchesExpectation(check, r) }], { junit: strFlag(flags, 'junit'), sarif: strFlag(flags, 'sarif') });
   return exitCodeOf(r);
 }
 
@@ -150,6 +156,7 @@ function checkAll(flags: Flags, io: Io): number {
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   io.out(fmt(header));
   for (const r of rows) io.out(fmt(r));
+  writeCiFiles(outcomes, { junit: strFlag(flags, 'junit'), sarif: strFlag(flags, 'sarif') });
   const bad = outcomes.filter((o) => !o.ok).length;
   io.out(`${outcomes.length - bad} of ${outcomes.length} verdicts as expected`);
   return bad === 0 ? 0 : 1;

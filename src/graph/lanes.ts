@@ -15,11 +15,39 @@ import type { Counterexample } from '../check/result.js';
 import { COLOR, EDGE_STYLE, GRAPH_STYLE, NODE_STYLE, attrs, h, hWrap, q, qLeft, wrap } from './dot.js';
 import type { DrawnGraph } from './graph.js';
 
-/** Lanes in order: cpu0..cpu(n-1) (every CPU of the check, even one that never steps), then the other actors as they first step. */
-export function laneNames(c: Counterexample, cpus: number): string[] {
-  const lanes = Array.from({ length: cpus }, (_, i) => `cpu${i}`);
-  for (const s of c.steps) if (!lanes.includes(s.actor)) lanes.push(s.actor);
-  return lanes;
+/** The CPU an actor is, from its name (`cpu1`, `cpu0 (load)`), or null for the updater, rcu, ... */
+export function cpuOf(actor: string): number | null {
+  const m = /^cpu(\d+)\b/.exec(actor);
+  return m ? Number(m[1]) : null;
+}
+
+export interface Lanes {
+  /** Lane titles, CPUs first (by number), then the other actors as they first step. */
+  names: string[];
+  /** The lane of an actor. */
+  of(actor: string): number;
+}
+
+/**
+ * One lane per CPU (cpu0..cpu(n-1), even one that never steps, when the
+ * model names its actors after CPUs; a lane takes the name its CPU steps
+ * under, e.g. `cpu0 (load)`), then one per other actor (updater, rcu, ...).
+ */
+export function lanesOf(c: Counterexample, cpus: number): Lanes {
+  const actors = [...new Set(c.steps.map((s) => s.actor))];
+  const cpuActors = actors.filter((a) => cpuOf(a) !== null);
+  const cpuName = new Map<number, string>();
+  for (const a of cpuActors) if (!cpuName.has(cpuOf(a)!)) cpuName.set(cpuOf(a)!, a);
+  const cpuIds = cpuActors.length ? [...new Set([...Array.from({ length: cpus }, (_, i) => i), ...cpuName.keys()])].sort((a, b) => a - b) : [];
+  const others = actors.filter((a) => cpuOf(a) === null);
+  const names = [...cpuIds.map((i) => cpuName.get(i) ?? `cpu${i}`), ...others];
+  return {
+    names,
+    of: (actor) => {
+      const cpu = cpuOf(actor);
+      return cpu === null ? cpuIds.length + others.indexOf(actor) : cpuIds.indexOf(cpu);
+    },
+  };
 }
 
 /** The bytes of `now` as HTML-like label text, bytes that differ from `before` in red. */
@@ -37,9 +65,9 @@ export function changedSites(prev: SiteView[], now: SiteView[]): [number, SiteVi
 }
 
 export function lanesDot(c: Counterexample, cpus: number): DrawnGraph {
-  const lanes = laneNames(c, cpus);
-  const L = lanes.length;
-  const laneColor = (actor: string): string => COLOR.lane[lanes.indexOf(actor) % COLOR.lane.length];
+  const lanes = lanesOf(c, cpus);
+  const L = lanes.names.length;
+  const laneColor = (lane: number): string => COLOR.lane[lane % COLOR.lane.length];
   const lines = [
     `digraph ${q(`counterexample ${c.property}`)} {`,
     `  graph [${GRAPH_STYLE}, rankdir=TB, newrank=true, nodesep=0.3, ranksep=0.2];`,
@@ -51,12 +79,12 @@ export function lanesDot(c: Counterexample, cpus: number): DrawnGraph {
   // are ranks ordered left to right; columns are chained top to bottom.
   const cell = (row: number, lane: number): string => `r${row}_${lane}`;
   const rows = c.steps.length + 2;
-  lanes.forEach((l, j) => lines.push(`  ${cell(0, j)}${attrs({ label: `<<b>${h(l)}</b>>`, fillcolor: laneColor(l), style: 'filled', id: `lane_${l}` })};`));
+  lanes.names.forEach((l, j) => lines.push(`  ${cell(0, j)}${attrs({ label: `<<b>${h(l)}</b>>`, fillcolor: laneColor(j), style: 'filled', id: `lane${j}`, tooltip: l })};`));
   let prev = c.initial.sites;
   c.steps.forEach((s, k) => {
     const i = k + 1;
     const final = i === c.steps.length;
-    const lane = lanes.indexOf(s.actor);
+    const lane = lanes.of(s.actor);
     let label = `<<b>${i}.</b> ${hWrap(s.action, 38)}`;
     for (const [, before, after] of changedSites(prev, s.sites)) {
       label += `<br/><font face="Courier" point-size="9">${h(after.name)}: ${h(before.bytes)} →<br/>${changedBytesLabel(before.bytes, after.bytes)}</font>`;
@@ -71,7 +99,7 @@ export function lanesDot(c: Counterexample, cpus: number): DrawnGraph {
       lines.push(
         `  ${cell(i, j)}${attrs({
           label,
-          fillcolor: laneColor(s.actor),
+          fillcolor: laneColor(lane),
           color: final ? COLOR.forbidden : '#888888',
           penwidth: final ? 2.2 : 1,
           id: `step${i}`,
@@ -83,7 +111,7 @@ export function lanesDot(c: Counterexample, cpus: number): DrawnGraph {
   });
   for (let j = 0; j < L; j++) lines.push(`  ${cell(rows - 1, j)} [shape=point, width=0.05, color="#999999"];`);
   for (let i = 0; i < rows; i++) {
-    const row = lanes.map((_, j) => cell(i, j));
+    const row = lanes.names.map((_, j) => cell(i, j));
     lines.push(`  { rank=same; ${row.join('; ')}; }`);
     if (L > 1) lines.push(`  ${row.join(' -> ')} [style=invis];`);
   }
