@@ -59,6 +59,8 @@ export interface SpinResult {
   panMemoryMB?: number;
   /** Max RSS of pan in MB (GNU time -v), when /usr/bin/time is available. */
   maxRssMB?: number;
+  /** CPU time (user + system) of the final pan run (GNU time -v): less sensitive than wall time to other load on the box. */
+  panCpuSeconds?: number;
   stateVectorBytes?: number;
   /** pan's "depth reached". */
   depth?: number;
@@ -295,9 +297,14 @@ export async function runSpin(opts: SpinOptions): Promise<SpinResult> {
         continue;
       }
       let maxRssMB: number | undefined;
+      let panCpuSeconds: number | undefined;
       if (time && existsSync(join(dir, 'pan.time'))) {
-        const kb = num(/Maximum resident set size \(kbytes\): (\d+)/, readFileSync(join(dir, 'pan.time'), 'utf8'));
+        const tv = readFileSync(join(dir, 'pan.time'), 'utf8');
+        const kb = num(/Maximum resident set size \(kbytes\): (\d+)/, tv);
         if (kb !== undefined) maxRssMB = kb / 1024;
+        const user = num(/User time \(seconds\): ([\d.]+)/, tv);
+        const sys = num(/System time \(seconds\): ([\d.]+)/, tv);
+        if (user !== undefined && sys !== undefined) panCpuSeconds = Math.round((user + sys) * 100) / 100;
       }
       const seconds = compileSeconds + panRun.seconds;
 
@@ -339,6 +346,7 @@ export async function runSpin(opts: SpinOptions): Promise<SpinResult> {
         panWallSeconds: panRun.seconds,
         panMemoryMB: rep.panMemoryMB,
         maxRssMB,
+        panCpuSeconds,
         stateVectorBytes: rep.stateVectorBytes,
         depth: rep.depth,
         maxDepth,

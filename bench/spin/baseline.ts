@@ -3,11 +3,12 @@
  * checked against reference-models.md), then v5.10 (and rfc) at growing N until
  * a run is incomplete (memory bound or timeout). Writes bench/results/spin-baseline.json.
  *
- *   npm run build && node dist/bench/spin/baseline.js [--max-cpus 7] [--timeout 600] [--mem 16000] [--scaling v5.10,rfc] [--out path]
+ *   npm run build && node dist/bench/spin/baseline.js [--max-cpus 7] [--timeout 600] [--mem 16000]
+ *     [--scaling v5.10,rfc] [--no-verdicts] [--out path]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus as osCpus, totalmem } from 'node:os';
+import { loadavg, cpus as osCpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { runSpin, spinAvailable, spinModelPath, type SpinProperty, type SpinResult } from '../spin.js';
 
@@ -31,18 +32,25 @@ function firstLine(cmd: string, args: string[]): string {
   }
 }
 
-type Row = Omit<SpinResult, 'raw'> & { expected?: string; ok?: boolean; perProperty?: Record<string, string> };
+type Row = Omit<SpinResult, 'raw'> & {
+  expected?: string;
+  ok?: boolean;
+  perProperty?: Record<string, string>;
+  /** 1-minute load average just before the run (other work on the box slows SPIN down). */
+  loadBefore?: number;
+};
 
-function row(r: SpinResult): Row {
+function row(r: SpinResult, loadBefore: number): Row {
   const { raw: _raw, ...rest } = r;
-  return rest;
+  return { ...rest, loadBefore: Math.round(loadBefore * 100) / 100 };
 }
 
 function show(r: Row): void {
   const v = r.verdict + (r.violated ? ` ${r.violated}` : '');
   console.log(
     `${r.protocol.padEnd(13)} N=${r.cpus} ${v.padEnd(12)} states ${String(r.states).padStart(11)} transitions ${String(r.transitions).padStart(12)} ` +
-      `${r.seconds.toFixed(2).padStart(8)} s (pan ${r.panSeconds ?? '?'} s) ${r.peakMemoryMB.toFixed(0).padStart(6)} MB` +
+      `${r.seconds.toFixed(2).padStart(8)} s (pan ${r.panSeconds ?? '?'} s, cpu ${r.panCpuSeconds ?? '?'} s) ${r.peakMemoryMB.toFixed(0).padStart(6)} MB` +
+      ` load ${r.loadBefore ?? '?'}` +
       (r.incompleteReason ? `  [${r.incompleteReason}]` : '') +
       (r.ok === false ? '  UNEXPECTED' : ''),
   );
@@ -60,9 +68,10 @@ async function main(): Promise<void> {
   const out = resolve(arg('--out', resolve(dirname(spinModelPath()), '../results/spin-baseline.json')));
 
   const verdicts: Row[] = [];
-  for (const protocol of Object.keys(EXPECTED)) {
+  for (const protocol of process.argv.includes('--no-verdicts') ? [] : Object.keys(EXPECTED)) {
     for (const cpus of [2, 3, 4]) {
-      const r = row(await runSpin({ protocol, cpus, memLimitMB, timeoutSeconds }));
+      const load = loadavg()[0];
+      const r = row(await runSpin({ protocol, cpus, memLimitMB, timeoutSeconds }), load);
       const exp = EXPECTED[protocol];
       r.expected = exp.verdict === 'holds' ? 'holds' : `violated ${exp.violates.join('+')}`;
       // Which properties break, each checked alone (pan stops at the first error).
@@ -81,7 +90,8 @@ async function main(): Promise<void> {
   const scalingRows: Row[] = [];
   for (const protocol of scaling) {
     for (let cpus = 2; cpus <= maxCpus; cpus++) {
-      const r = row(await runSpin({ protocol, cpus, memLimitMB, timeoutSeconds }));
+      const load = loadavg()[0];
+      const r = row(await runSpin({ protocol, cpus, memLimitMB, timeoutSeconds }), load);
       show(r);
       scalingRows.push(r);
       if (r.verdict === 'incomplete') break;
@@ -105,7 +115,7 @@ async function main(): Promise<void> {
       compile: `spin -a -DPROTO=<p> -DNCPU=<n> -DPROPS=15; gcc -O2 -DSAFETY -DMEMLIM=${memLimitMB}`,
       pan: './pan -m<depth, raised x10 while too small> -n -w<hash bits>',
       timeoutSeconds,
-      seconds: 'wall time of spin -a + gcc + pan; panSeconds is pan\'s own "elapsed time"',
+      seconds: 'wall time of spin -a + gcc + pan; panSeconds is pan\'s own "elapsed time"; panCpuSeconds is pan\'s user+system CPU time (GNU time), loadBefore the 1-min load average before the run',
       peakMemoryMB: 'max RSS of pan (GNU time -v)',
       counting:
         'states = pan "states, stored" = reachable states of the model (matches an independent BFS); transitions = pan "transitions" = edges + 1; on a violation pan stops at the first error (DFS)',
