@@ -40,7 +40,11 @@ function ensureChromium(): string | null {
 const missing = ensureChromium();
 if (missing) console.warn(`report-browser: SKIPPED, no browser: ${missing}`);
 
-const IMG = fileURLToPath(new URL('../docs/img/', import.meta.url));
+// The README's screenshots are refreshed on request (POKECHECK_SCREENSHOTS=1); an ordinary run
+// writes its screenshots to a temporary folder, so tests never rewrite tracked files.
+const IMG = process.env.POKECHECK_SCREENSHOTS
+  ? fileURLToPath(new URL('../docs/img/', import.meta.url))
+  : mkdtempSync(join(tmpdir(), 'pokecheck-screens-'));
 
 describe.skipIf(missing !== null)('index.html in Chromium', () => {
   let outcomes: ReferenceOutcome[];
