@@ -6,6 +6,7 @@ import { tailcallHierarchy } from './tailcall-hierarchy.js';
 import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
 import { dispatcher } from './dispatcher.js';
+import { tailcallCachedTarget } from './tailcall-cached-target.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -14,6 +15,7 @@ export const MODELS: readonly ModelDefinition[] = [
   arm64Poke,
   recursionDetect,
   dispatcher,
+  tailcallCachedTarget,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
