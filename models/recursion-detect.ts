@@ -263,6 +263,9 @@ export const recursionDetect: ModelDefinition = {
   reference: [
     { protocol: 'arm64-u8', cpus: 1, options: { tasks: '1' }, expected: 'holds' },
     { protocol: 'arm64-u8', cpus: 1, options: { tasks: '2' }, expected: 'holds' },
+    // facts section 7, condition (iii): an interrupting context undoes its change before the
+    // interrupted one resumes, so a whole-word read-modify-write loses nothing either
+    { protocol: 'u32-rmw', cpus: 1, options: { tasks: '2' }, expected: 'holds' },
     { protocol: 'arm64-u8-v1', cpus: 1, options: { tasks: '2' }, expected: 'violated', expectedViolated: ['R1', 'R2'] },
   ],
   build: buildRecursionDetect,

@@ -1,0 +1,98 @@
+/**
+ * tailcall-cached-target: the RFC's static-path bytes against
+ * kernel-poke-facts.md 3e (`81 fa <imm32>` cmp edx,max_entries where the
+ * dynamic path has `3b 56 <off>`, jbe -> jae, the slot load at ptrs +
+ * max_entries*8, no `prog->bpf_func` load and no `add rcx, OFF`), and the
+ * verdicts: with both exchanges and the pokes under poke_mutex (the RFC) no
+ * CPU jumps to a freed program and the cache always matches ptrs[key] when
+ * the mutex is free; with the cache exchange outside the mutex two updaters
+ * leave a stale cached target behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
+import { explore } from '../src/concurrency/explorer.js';
+import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path } from '../src/jit/tailcall_cached.js';
+import { hexBytes, le32 } from '../src/jit/x86.js';
+import { cli } from './helpers/cli.js';
+
+const IP = 0xffffffffc0000b40n;
+const PTRS = 272; // offsetof(struct bpf_array, ptrs) in the 6.1 oracle's caller_ind fixture
+const MAX_ENTRIES_OFF = 36;
+
+describe("the RFC's indirect tail call (facts 3e)", () => {
+  const st = emit_bpf_tail_call_indirect_rfc2026(IP, [], 0, { max_entries: 4, dyn_array: false });
+  const dyn = emit_bpf_tail_call_indirect_rfc2026(IP, [], 0, { max_entries: 4, dyn_array: true });
+  it('static: cmp edx, imm32 (81 fa) with max_entries, then jae', () => {
+    expect(hexBytes(st.slice(0, 8))).toBe('89 d2 81 fa 04 00 00 00');
+    expect(st[8]).toBe(0x73);
+  });
+  it('dynamic: cmp edx, [rsi + max_entries] (3b 56 <off>), then jae', () => {
+    expect(hexBytes(dyn.slice(0, 6))).toBe(hexBytes([0x89, 0xd2, 0x3b, 0x56, MAX_ENTRIES_OFF, 0x73]));
+  });
+  it('static: the load is ptrs + max_entries * 8; dynamic: ptrs', () => {
+    expect(hexBytes(st)).toContain(hexBytes([0x48, 0x8b, 0x8c, 0xd6, ...le32(PTRS + 4 * 8)]));
+    expect(hexBytes(dyn)).toContain(hexBytes([0x48, 0x8b, 0x8c, 0xd6, ...le32(PTRS)]));
+  });
+  it('static: no prog->bpf_func load and no add rcx, X86_TAIL_CALL_OFFSET; dynamic keeps both', () => {
+    const off = rfc2026Env().cfg.profile.tail_call_offset;
+    expect(off).toBe(12); // E3 without IBT
+    expect(hexBytes(st)).not.toMatch(/48 8b 49|48 83 c1/);
+    expect(hexBytes(dyn)).toContain(hexBytes([0x48, 0x8b, 0x49, 48, 0x48, 0x83, 0xc1, off]));
+  });
+  it('both end in jmp *%rcx, and every jae/je goes to out', () => {
+    for (const b of [st, dyn]) {
+      const path = tail_call_path(b, IP);
+      expect(path[path.length - 1].insn.text).toMatch(/^jmp +\*%rcx/);
+      const out = IP + BigInt(b.length);
+      for (const s of path) if (s.op.op === 'jae_out' || s.op.op === 'je_out') expect(s.insn.target).toBe(out);
+    }
+  });
+  it('read back, the static path loads slot max_entries + index and jumps to what it loaded', () => {
+    const ops = tail_call_path(st, IP).map((s) => s.op.op);
+    expect(ops.filter((o) => o !== 'local')).toEqual(['bound', 'jae_out', 'jae_out', 'load_slot', 'test_rcx', 'je_out', 'jmp_rcx']);
+    const opsDyn = tail_call_path(dyn, IP).map((s) => s.op.op).filter((o) => o !== 'local');
+    expect(opsDyn).toEqual(['bound', 'jae_out', 'jae_out', 'load_slot', 'test_rcx', 'je_out', 'load_bpf_func', 'add_rcx', 'jmp_rcx']);
+  });
+});
+
+describe('tailcall-cached-target verdicts (reference-models section 4)', () => {
+  for (const cpus of ['1', '2']) {
+    it(`rfc-2026 holds at ${cpus} CPU(s) (exit 0)`, async () => {
+      const r = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', cpus);
+      expect(r.code).toBe(0);
+      expect(r.out[0]).toMatch(/HOLDS \(P2 holds, C1 holds, S2 holds, P4 holds\)/);
+    });
+  }
+  it('rfc-2026 with removals (synchronize_rcu inside the pokes) holds', async () => {
+    const r = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', '1', '--updaters', 'update f1; remove | update f2; remove');
+    expect(r.code).toBe(0);
+  });
+  it('unlocked: a CPU jumps to the cached entry of a freed program (exit 1); the pokes, still under the mutex, stay right', async () => {
+    const r = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', '1');
+    expect(r.code).toBe(1);
+    expect(r.out[0]).toMatch(/P2 violated, C1 violated, S2 holds, P4 holds/);
+    const text = r.out.join('\n');
+    const p2 = text.slice(text.indexOf('Counterexample for P2'));
+    expect(p2).toMatch(/xchg\(&ptrs\[max_entries \+ 0\], f\d->bpf_func \+ X86_TAIL_CALL_OFFSET\) \(outside poke_mutex\)/);
+    expect(p2).toMatch(/mov 0x130\(%rsi,%rdx,8\),%rcx \[48 8b 8c d6 30 01 00 00\]: loads ptrs\[max_entries \+ 0\]/);
+    expect(p2).toMatch(/rcu: grace period over: frees f\d/);
+  });
+  it('unlocked with the dynamic path: the stale cache is never read, so only C1 fails', async () => {
+    const r = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', '1', '--path', 'dynamic');
+    expect(r.code).toBe(1);
+    expect(r.out[0]).toMatch(/P2 holds, C1 violated/);
+  });
+  it('the search is complete and reproducible', () => {
+    const a = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
+    const b = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
+    expect(a.complete).toBe(true);
+    expect(a.states).toBe(b.states);
+  });
+  it('bad input is exit 2', async () => {
+    for (const args of [['--updaters', 'update f1'], ['--updaters', 'update f1 | update f1'], ['--path', 'both'], ['--protocol', 'v6.7']]) {
+      const r = await cli('check', 'tailcall-cached-target', ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toHaveLength(1);
+    }
+  });
+});
