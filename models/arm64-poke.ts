@@ -44,6 +44,7 @@
  */
 import { compileMachine } from '../src/concurrency/compile.js';
 import { CpuFields } from '../src/concurrency/cpu-fields.js';
+import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64.js';
@@ -137,8 +138,6 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
   const cpu = compileMachine(arm64CpuMachine(fetch), ARM64_CPU_EVENTS);
   const pat = compileMachine(arm64PatcherMachine(pokes, method), PATCHER_EVENTS);
   if (cpu.names.length > 16 || pat.names.length > 256) throw new Error('arm64-poke: machine too large to pack');
-  const CE = cpu.events.length;
-  const PE = pat.events.length;
   const ev = (name: string): number => cpu.eventIndex(name);
   const cpuStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
   const cpuFetches = cpu.meta.map((m) => m.fetch === 'site');
@@ -257,8 +256,7 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
           nf = 0;
           if (e < 0) continue;
         }
-        const nq = cpu.next[q * CE + e];
-        if (nq < 0) throw new Error(`arm64-poke: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[e]}`);
+        const nq = moveOrThrow(cpu, q, e, `arm64-poke: cpu${i}`);
         next.set(s);
         fields.set(next, i, nf | nq);
         sink(i);
@@ -271,10 +269,8 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
       let e = pat.eventIndex('STEP');
       if (m.op === 'check') e = pat.eventIndex(checkWrites(m.poke, c) ? 'WRITE' : 'NO_WRITE');
       else nc = storeResult(m.poke, m.store, c);
-      const nu = pat.next[u * PE + e];
-      if (nu < 0) throw new Error(`arm64-poke: patcher in ${pat.names[u]} has no move for ${pat.eventNames[e]}`);
       next.set(s);
-      next[0] = nu | (nc << 8);
+      next[0] = moveOrThrow(pat, u, e, 'arm64-poke: patcher') | (nc << 8);
       sink(N);
     },
     violations(s) {

@@ -39,6 +39,7 @@
 import { compileMachine } from '../src/concurrency/compile.js';
 import { CpuFields } from '../src/concurrency/cpu-fields.js';
 import { GracePeriods } from '../src/concurrency/grace-period.js';
+import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
@@ -113,8 +114,6 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
   const cpu = compileMachine(dispatcherCpuMachine, dispatcherCpuEvents(K, [...offsets].sort((a, b) => a - b)));
   const up = compileMachine(dispatcherUpdaterMachine(plan), UPDATER_EVENTS);
   if (cpu.names.length > Q || up.names.length > 255) throw new Error('dispatcher: machine too large to pack');
-  const CE = cpu.events.length;
-  const UE = up.events.length;
   const cpuFetch = cpu.meta.map((m) => m.fetch as string | undefined);
   const cpuVal = cpu.values;
   const ctx = cpu.contexts.map((c) => ({ prog: Number(c.prog), half: Number(c.half), off: Number(c.off), target: Number(c.target) }));
@@ -205,8 +204,7 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
         const evs = cpuVal[q] === 'idle' ? enterEvents[devOf(s)] : [cpuEvent(q, s)];
         for (const e of evs) {
           if (e < 0) continue;
-          const nq = cpu.next[q * CE + e];
-          if (nq < 0) throw new Error(`dispatcher: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[e]}`);
+          const nq = moveOrThrow(cpu, q, e, `dispatcher: cpu${i}`);
           next.set(s);
           fields.set(next, i, gp.moved(f, q, nq));
           sink(i);
@@ -238,16 +236,14 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
           t = trampIds[String(m.target)];
           break;
         case 'sync_start':
-          gp.start(next, SYNC_BIT);
+        case 'sync_wait': {
+          const ev = gp.synchronizeRcu(m.op, s, next, SYNC_BIT);
+          if (!ev) return;
+          e = up.eventIndex(ev);
           break;
-        case 'sync_wait':
-          if (gp.pending(s, SYNC_BIT)) return;
-          e = up.eventIndex('GP_DONE');
-          break;
+        }
       }
-      const nu = up.next[u * UE + e];
-      if (nu < 0) throw new Error(`dispatcher: updater in ${up.names[u]} has no move for ${up.eventNames[e]}`);
-      next[0] = pack(nu, dev, t, h[0], h[1]);
+      next[0] = pack(moveOrThrow(up, u, e, 'dispatcher: updater'), dev, t, h[0], h[1]);
       sink(N);
     },
     violations(s) {

@@ -48,6 +48,7 @@ import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arra
 import { compileMachine } from '../src/concurrency/compile.js';
 import { CpuFields } from '../src/concurrency/cpu-fields.js';
 import { GracePeriods } from '../src/concurrency/grace-period.js';
+import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
@@ -145,7 +146,6 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
   const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
   const ups = scripts.map((sc, u) => compileMachine(cachedTargetUpdaterMachine(sc, protocol, K, `updater${'AB'[u]}`), cachedUpdaterEvents(K)));
   if (cpu.names.length > 16 || ups.some((m) => m.names.length > 255)) throw new Error('tailcall-cached-target: machine too large to pack');
-  const CE = cpu.events.length;
   const cpuStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
   const cpuExec = cpu.meta.map((m) => m.exec as string | undefined);
   const cpuVal = cpu.contexts.map((c) => Number(c.val));
@@ -237,8 +237,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
         const f = fields.get(s, i);
         const q = f & Q;
         const e = cpuExec[q] === 'load' ? loaded(ptrsOf(s), cacheOf(s)) : cpuExec[q] === 'jump' ? jumpEvent[cpuVal[q]] : cpuStep[q];
-        const nq = cpu.next[q * CE + e];
-        if (nq < 0) throw new Error(`tailcall-cached-target: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[e]}`);
+        const nq = moveOrThrow(cpu, q, e, `tailcall-cached-target: cpu${i}`);
         next.set(s);
         fields.set(next, i, gp.moved(f, q, nq));
         sink(i);
@@ -271,12 +270,12 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
             break;
           }
           case 'sync_start':
-            gp.start(next, SYNC_BIT);
+          case 'sync_wait': {
+            const name = gp.synchronizeRcu(m.op, s, next, SYNC_BIT);
+            if (!name) continue;
+            ev = M.eventIndex(name);
             break;
-          case 'sync_wait':
-            if (gp.pending(s, SYNC_BIT)) continue;
-            ev = M.eventIndex('GP_DONE');
-            break;
+          }
           case 'unlock':
             setBits(next, 0, 16, 3, 0);
             break;
@@ -287,9 +286,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
           default:
             continue; // done, bug
         }
-        const nq = M.next[q * M.events.length + ev];
-        if (nq < 0) throw new Error(`tailcall-cached-target: updater${'AB'[u]} in ${M.names[q]} has no move for ${M.eventNames[ev]}`);
-        setBits(next, 0, 8 * u, 0xff, nq);
+        setBits(next, 0, 8 * u, 0xff, moveOrThrow(M, q, ev, `tailcall-cached-target: updater${'AB'[u]}`));
         sink(N + u);
       }
       for (let k = 1; k <= K; k++) {

@@ -45,6 +45,19 @@ export class GracePeriods {
     return this.isReader[q] && !this.isReader[nq] ? nq : (f & ~this.stateMask) | nq;
   }
 
+  /**
+   * An updater's `synchronize_rcu()` as two steps: `sync_start` marks the
+   * readers in `next` and is followed by STEP; `sync_wait` is enabled (event
+   * GP_DONE) once no CPU holds `bit` in `s`, else it returns null.
+   */
+  synchronizeRcu(op: 'sync_start' | 'sync_wait', s: Int32Array, next: Int32Array, bit: number): 'STEP' | 'GP_DONE' | null {
+    if (op === 'sync_start') {
+      this.start(next, bit);
+      return 'STEP';
+    }
+    return this.pending(s, bit) ? null : 'GP_DONE';
+  }
+
   /** ` (waits for cpu0, cpu2)` or ` (no CPU is a reader)`. */
   waitsText(s: Int32Array): string {
     const r = this.readers(s);
