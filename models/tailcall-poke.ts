@@ -117,8 +117,10 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const UE = up.events.length;
   const evSTEP = up.eventIndex('STEP');
   const evGP = up.eventIndex('GP_DONE');
-  const evXchg = (old: number): number => up.eventIndex(`XCHG_OLD(old=${old})`);
-  const evRet = new Map<number, number>(POKE_RETURNS.map((r) => [r, up.eventIndex(`RET(ret=${r})`)]));
+  const evXchgOf: number[] = [];
+  const evXchg = (old: number): number => (evXchgOf[old] ??= up.eventIndex(`XCHG_OLD(old=${old})`));
+  /** The updater's event for a poke's return, by its index in POKE_RETURNS. */
+  const evRetAt = POKE_RETURNS.map((r) => up.eventIndex(`RET(ret=${r})`));
   const SE = site.events.length;
   const siteForbidden = site.tags.map((t) => t.has('forbidden'));
 
@@ -175,12 +177,12 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     return siteEventCache[s][c];
   };
 
-  /** Poke results, memoised by (updater state, current content): (ret index << 8) | new content. */
-  const pokeCache = new Map<number, number>();
+  /** Poke results, memoised by (updater state, current content): (ret index << 8) | new content; -1 = not yet. */
+  const pokeCache = new Int32Array(up.names.length * 256).fill(-1);
   const pokeResult = (u: number, c: number): number => {
     const key = u * 256 + c;
-    let r = pokeCache.get(key);
-    if (r === undefined) {
+    let r = pokeCache[key];
+    if (r < 0) {
       const m = upMeta[u] as Extract<UpdaterStepMeta, { op: 'poke' }>;
       const s = m.step.site === 'tailcall_bypass' ? 0 : 1;
       const text = new TextMemory();
@@ -192,7 +194,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       const nc = intern(s, text.read(siteAddr[s], X86_PATCH_SIZE));
       r = (POKE_RETURNS.indexOf(ret) << 8) | nc;
       if (r < 0) throw new Error(`tailcall-poke: unexpected poke return ${ret}`);
-      pokeCache.set(key, r);
+      pokeCache[key] = r;
     }
     return r;
   };
@@ -223,15 +225,40 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const properties: PropertySpec[] = PROPERTIES.map((p) => ({ ...p, checked: p.id !== 'P4' || protocol.checks_old_bytes }));
   const scratch: number[] = new Array(N).fill(0);
 
+  // ---- hot path: flat tables and whole-word operations on the CPU bytes ----------------------
+  // (fields.bits is 8: CPU i is byte i % 4 of word 2 + i / 4; bytes past N are 0.)
+  const readerQ = Uint8Array.from(cpuReader, (r) => (r ? 1 : 0));
+  const p1Q = Uint8Array.from(cpuP1, (r) => (r ? 1 : 0));
+  const progQ = Uint8Array.from(cpuProg);
+  const fetchQ = Int8Array.from(cpuFetch);
+  /** A CPU's next executor state by (q << 8 | content of the site q fetches, 0 if none): -1 no step, -2 not yet known. */
+  const cpuNextQ = new Int16Array(16 * 256).fill(-2);
+  const cpuNext = (i: number, q: number, c: number): number => {
+    const fetch = cpuFetch[q];
+    const ev = fetch < 0 ? cpuInternal[q] : cpuEventAt(fetch, c);
+    if (ev < 0) {
+      if (fetch < 0) return -1; // no step (e.g. stuck after a violation)
+      throw new Error(`tailcall-poke: cpu${i} cannot execute ${hexBytes(interned[fetch].bytes[c])} at ${SITES[fetch]}`);
+    }
+    const nq = cpu.next[q * CE + ev];
+    if (nq < 0) throw new Error(`tailcall-poke: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[ev]}`);
+    return nq;
+  };
+  const cpuWords = fields.words;
   const markReaders = (s: Int32Array, bit: number): void => {
     for (let i = 0; i < N; i++) {
-      const f = fields.get(s, i);
-      if (cpuReader[f & Q_MASK]) fields.set(s, i, f | bit);
+      const wi = 2 + (i >> 2);
+      const sh = (i & 3) << 3;
+      if (readerQ[(s[wi] >>> sh) & Q_MASK]) s[wi] |= bit << sh;
     }
   };
   const anyHas = (s: Int32Array, bit: number): boolean => {
-    for (let i = 0; i < N; i++) if (fields.get(s, i) & bit) return true;
+    const every = bit * 0x01010101;
+    for (let k = 0; k < cpuWords; k++) if (s[2 + k] & every) return true;
     return false;
+  };
+  const copyState = (from: Int32Array, to: Int32Array): void => {
+    for (let k = 0; k < width; k++) to[k] = from[k];
   };
 
   const system: TransitionSystem = {
@@ -246,20 +273,23 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     },
     expand(s, next, sink) {
       // CPUs
+      const c0 = s[1] & 0xff;
+      const c1 = (s[1] >>> 8) & 0xff;
       for (let i = 0; i < N; i++) {
-        const f = fields.get(s, i);
+        const wi = 2 + (i >> 2);
+        const sh = (i & 3) << 3;
+        const word = s[wi];
+        const f = (word >>> sh) & 0xff;
         const q = f & Q_MASK;
-        const fetch = cpuFetch[q];
-        const ev = fetch < 0 ? cpuInternal[q] : cpuEventAt(fetch, contentOf(s, fetch));
-        if (ev < 0) {
-          if (fetch < 0) continue; // no step (e.g. stuck after a violation)
-          throw new Error(`tailcall-poke: cpu${i} cannot execute ${hexBytes(interned[fetch].bytes[contentOf(s, fetch)])} at ${SITES[fetch]}`);
-        }
-        const nq = cpu.next[q * CE + ev];
-        if (nq < 0) throw new Error(`tailcall-poke: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[ev]}`);
-        next.set(s);
+        const fetch = fetchQ[q];
+        const c = fetch === 0 ? c0 : fetch === 1 ? c1 : 0;
+        let nq = cpuNextQ[(q << 8) | c];
+        if (nq === -2) nq = cpuNextQ[(q << 8) | c] = cpuNext(i, q, c);
+        if (nq < 0) continue;
+        copyState(s, next);
         // Leaving the read-side section ends this CPU's part in every pending grace period.
-        fields.set(next, i, cpuReader[q] && !cpuReader[nq] ? nq : (f & ~Q_MASK) | nq);
+        const nf = readerQ[q] && !readerQ[nq] ? nq : (f & ~Q_MASK) | nq;
+        next[wi] = (word & ~(0xff << sh)) | (nf << sh);
         sink(i);
       }
       // The updater
@@ -268,7 +298,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       const ss = siteOf(s);
       const slot = slotOf(s);
       let ev = -1;
-      next.set(s);
+      copyState(s, next);
       switch (m.op) {
         case 'xchg':
           ev = evXchg(slot);
@@ -279,7 +309,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
           const c = contentOf(s, st);
           const r = pokeResult(u, c);
           const nc = r & 0xff;
-          ev = evRet.get(POKE_RETURNS[r >> 8])!;
+          ev = evRetAt[r >> 8];
           let nss = ss;
           if (nc !== c) {
             setContent(next, st, nc);
@@ -316,7 +346,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       // RCU: a dying program is freed once its grace period is over.
       for (let k = 1; k <= K; k++) {
         if (lifeOf(s, k) === DYING && !anyHas(s, dyingBit(k))) {
-          next.set(s);
+          copyState(s, next);
           setLife(next, k, FREED);
           sink(N + k);
         }
@@ -325,9 +355,9 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     violations(s) {
       let v = 0;
       for (let i = 0; i < N; i++) {
-        const q = fields.get(s, i) & Q_MASK;
-        if (cpuP1[q]) v |= 1;
-        const k = cpuProg[q];
+        const q = (s[2 + (i >> 2)] >>> ((i & 3) << 3)) & Q_MASK;
+        if (p1Q[q]) v |= 1;
+        const k = progQ[q];
         if (k && lifeOf(s, k) === FREED) v |= 2;
       }
       if (siteForbidden[siteOf(s)]) v |= 4;

@@ -8,6 +8,9 @@ export class CpuFields {
   readonly perWord: number;
   readonly mask: number;
   readonly words: number;
+  /** log2(perWord). */
+  private readonly perShift: number;
+  private readonly scratch: Int32Array;
 
   constructor(
     readonly cpus: number,
@@ -18,34 +21,53 @@ export class CpuFields {
     this.perWord = 32 / bits;
     this.mask = bits === 8 ? 0xff : bits === 16 ? 0xffff : 0xffffffff;
     this.words = Math.ceil(cpus / this.perWord);
+    this.perShift = Math.log2(this.perWord);
+    this.scratch = new Int32Array(cpus);
   }
 
   get(s: Int32Array, cpu: number): number {
-    const w = this.base + ((cpu / this.perWord) | 0);
-    const sh = (cpu % this.perWord) * this.bits;
+    const w = this.base + (cpu >> this.perShift);
+    const sh = (cpu & (this.perWord - 1)) * this.bits;
     return (s[w] >>> sh) & this.mask;
   }
 
   set(s: Int32Array, cpu: number, v: number): void {
-    const w = this.base + ((cpu / this.perWord) | 0);
-    const sh = (cpu % this.perWord) * this.bits;
+    const w = this.base + (cpu >> this.perShift);
+    const sh = (cpu & (this.perWord - 1)) * this.bits;
     s[w] = (s[w] & ~(this.mask << sh)) | ((v & this.mask) << sh);
   }
 
-  /** Sorts the CPU fields ascending: the representative of the state's orbit under CPU permutation. */
-  canonicalize(s: Int32Array, scratch: number[]): void {
+  /**
+   * Sorts the CPU fields ascending: the representative of the state's orbit
+   * under CPU permutation. (`_scratch` is no longer used: the fields keep their own.)
+   */
+  canonicalize(s: Int32Array, _scratch?: number[]): void {
     const n = this.cpus;
-    for (let i = 0; i < n; i++) scratch[i] = this.get(s, i);
-    // insertion sort: n is small
+    const v = this.scratch;
+    const base = this.base;
+    const perShift = this.perShift;
+    const sub = this.perWord - 1;
+    const bits = this.bits;
+    const mask = this.mask;
+    for (let i = 0; i < n; i++) v[i] = (s[base + (i >> perShift)] >>> ((i & sub) * bits)) & mask;
+    // Insertion sort: n is small, and a successor differs from its (sorted) parent in a field or two.
+    let moved = false;
     for (let i = 1; i < n; i++) {
-      const v = scratch[i];
+      const x = v[i];
       let j = i - 1;
-      while (j >= 0 && scratch[j] > v) {
-        scratch[j + 1] = scratch[j];
+      if (v[j] <= x) continue;
+      moved = true;
+      while (j >= 0 && v[j] > x) {
+        v[j + 1] = v[j];
         j--;
       }
-      scratch[j + 1] = v;
+      v[j + 1] = x;
     }
-    for (let i = 0; i < n; i++) this.set(s, i, scratch[i]);
+    if (!moved) return;
+    for (let i = 0; i < n; i++) {
+      const w = base + (i >> perShift);
+      const sh = (i & sub) * bits;
+      s[w] = (s[w] & ~(mask << sh)) | ((v[i] & mask) << sh);
+    }
   }
 }

@@ -14,7 +14,7 @@ import type { TransitionSystem } from './system.js';
 export interface ExploreOptions {
   /** Store one representative per symmetry orbit (needs `canonicalize`). */
   symmetry?: boolean;
-  /** Stop with `limit: 'max-states'` once this many distinct states are stored. */
+  /** Stop with `limit: 'max-states'` once more than this many distinct states are found. */
   maxStates?: number;
   /** Stop with `limit: 'max-memory'` once the store's arrays exceed this many MiB. */
   maxMemoryMB?: number;
@@ -54,12 +54,15 @@ export interface ExploreResult {
   store: StateStore;
 }
 
+/** Successors gathered before they are inserted together (see the batch loop in `explore`). */
+const BATCH = 1024;
+
 export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult {
   const t0 = performance.now();
   const w = sys.width;
   const symmetry = !!opts.symmetry;
   if (symmetry && !sys.canonicalize) throw new Error('this model has no symmetry reduction');
-  const canon = symmetry ? sys.canonicalize!.bind(sys) : null;
+  const canon = symmetry ? (st: Int32Array): void => sys.canonicalize!(st) : null;
   const store = new StateStore(w);
   const nprops = sys.properties.length;
   const firstViolation = new Array<number>(nprops).fill(-1);
@@ -97,52 +100,93 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
   let done = (foundMask & checkedMask) === checkedMask && checkedMask !== 0;
   if (opts.stopAtFirstViolation && (foundMask & checkedMask) !== 0) done = true;
 
-  const sink = (action: number): void => {
-    transitions++;
-    if (canon) canon(next);
-    const idx = store.insert(next, 0, current, action);
-    if (idx >= 0) noteViolations(idx, next);
+  // Successors are gathered in batches (of the successors of consecutive
+  // states of one breadth-first level), then inserted in the order they were
+  // generated: the same indices, parents and counterexamples as inserting each
+  // at once, but the store can overlap the batch's memory accesses.
+  let cap = BATCH * 2;
+  let succ = new Int32Array(cap * w);
+  let succParent = new Int32Array(cap);
+  let succAction = new Int32Array(cap);
+  let succHash = new Int32Array(cap);
+  let succIndex = new Int32Array(cap);
+  let n = 0;
+  const grow = (): void => {
+    cap *= 2;
+    const copy = (a: Int32Array, len: number): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(len);
+      b.set(a);
+      return b;
+    };
+    succ = copy(succ, cap * w);
+    succParent = copy(succParent, cap);
+    succAction = copy(succAction, cap);
+    succHash = new Int32Array(cap);
+    succIndex = new Int32Array(cap);
   };
+  const sink = (action: number): void => {
+    if (n === cap) grow();
+    if (canon) canon(next);
+    const at = n * w;
+    for (let k = 0; k < w; k++) succ[at + k] = next[k];
+    succParent[n] = current;
+    succAction[n] = action;
+    n++;
+  };
+  const view = new Int32Array(w);
 
   let i = 0;
-  for (; !done && i < store.size; i++) {
+  while (!done && i < store.size) {
     if (i === levelEnd) {
       depth++;
       levelEnd = store.size;
     }
-    current = i;
-    store.read(i, cur);
-    sys.expand(cur, next, sink);
+    n = 0;
+    do {
+      current = i;
+      store.read(i, cur);
+      sys.expand(cur, next, sink);
+      i++;
+    } while (i < levelEnd && n < BATCH);
+    transitions += n;
+    store.insertBatch(succ, n, succParent, succAction, succHash, succIndex);
+    for (let j = 0; j < n; j++) {
+      const idx = succIndex[j];
+      if (idx < 0) continue;
+      const at = j * w;
+      for (let k = 0; k < w; k++) view[k] = succ[at + k];
+      noteViolations(idx, view);
+    }
     if (foundMask & checkedMask) {
       if (opts.stopAtFirstViolation || (foundMask & checkedMask) === checkedMask) {
         done = true;
         break;
       }
     }
-    if ((i & 1023) === 0) {
-      const bytes = store.bytes;
-      if (bytes > peakBytes) peakBytes = bytes;
-      if (store.size >= maxStates) {
-        limit = 'max-states';
-        break;
-      }
-      if (bytes > maxBytes) {
-        limit = 'max-memory';
-        break;
-      }
-      if (opts.onProgress) {
-        const now = performance.now();
-        if (now - lastProgress >= progressEvery) {
-          lastProgress = now;
-          opts.onProgress({
-            states: store.size,
-            transitions,
-            queue: store.size - i - 1,
-            depth,
-            seconds: (now - t0) / 1000,
-            memoryMB: bytes / (1024 * 1024),
-          });
-        }
+    if (store.size > maxStates) {
+      limit = 'max-states';
+      break;
+    }
+    const bytes = store.bytes;
+    if (bytes > peakBytes) peakBytes = bytes;
+    // The memory limit is applied before the store grows past it: the next
+    // batch adds at most `cap` states.
+    if (bytes > maxBytes || (store.headroom < cap && store.bytesAfterGrowth > maxBytes)) {
+      limit = 'max-memory';
+      break;
+    }
+    if (opts.onProgress) {
+      const now = performance.now();
+      if (now - lastProgress >= progressEvery) {
+        lastProgress = now;
+        opts.onProgress({
+          states: store.size,
+          transitions,
+          queue: store.size - i,
+          depth,
+          seconds: (now - t0) / 1000,
+          memoryMB: bytes / (1024 * 1024),
+        });
       }
     }
   }
