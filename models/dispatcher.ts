@@ -79,12 +79,14 @@ const SYNC_BIT = 1 << 12;
 const CLOBBERED = 1 << 13;
 const Q = 0xfff;
 
-export function buildDispatcher(cfg: ModelConfig): CheckableModel {
-  const protocol = cfg.protocol as DispatcherProtocol;
-  if (!(protocol in DISPATCHER_PROTOCOLS)) throw new ModelConfigError(`dispatcher: unknown protocol '${cfg.protocol}'`);
-  const N = cfg.cpus;
-  if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`dispatcher: --cpus must be 1..8, got ${cfg.cpus}`);
-  const script = cfg.options.script ?? DISPATCHER_DEFAULT_SCRIPT;
+const halfAddr = (h: number): bigint => DISPATCHER_IMAGE + BigInt(h * BPF_DISPATCHER_HALF);
+
+/**
+ * What a script makes of the dispatcher, before any CPU runs: its programs,
+ * the updater's plan with every image it writes, and the CPU machine's
+ * alphabet (every offset a CPU can reach in those images).
+ */
+export function dispatcherWorld(protocol: DispatcherProtocol, script: string) {
   let ops;
   try {
     ops = parseDispatcherScript(script);
@@ -96,9 +98,6 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
   if (K > 3) throw new ModelConfigError('dispatcher: at most 3 programs (f1..f3)');
   const bpf_func = TARGET_ADDRESSES.slice(0, K);
   const plan = planDispatcherUpdates(ops, protocol, DISPATCHER_IMAGE, bpf_func);
-  const halfAddr = (h: number): bigint => DISPATCHER_IMAGE + BigInt(h * BPF_DISPATCHER_HALF);
-
-  // ---- every place a CPU can be in an image, for the CPU machine's alphabet -------------------
   const offsets = new Set<number>();
   for (const img of plan.images) {
     for (let k = 1; k <= K; k++) {
@@ -111,7 +110,17 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
       }
     }
   }
-  const cpu = compileMachine(dispatcherCpuMachine, dispatcherCpuEvents(K, [...offsets].sort((a, b) => a - b)));
+  return { K, bpf_func, plan, cpuEvents: dispatcherCpuEvents(K, [...offsets].sort((a, b) => a - b)) };
+}
+
+export function buildDispatcher(cfg: ModelConfig): CheckableModel {
+  const protocol = cfg.protocol as DispatcherProtocol;
+  if (!(protocol in DISPATCHER_PROTOCOLS)) throw new ModelConfigError(`dispatcher: unknown protocol '${cfg.protocol}'`);
+  const N = cfg.cpus;
+  if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`dispatcher: --cpus must be 1..8, got ${cfg.cpus}`);
+  const script = cfg.options.script ?? DISPATCHER_DEFAULT_SCRIPT;
+  const { K, bpf_func, plan, cpuEvents } = dispatcherWorld(protocol, script);
+  const cpu = compileMachine(dispatcherCpuMachine, cpuEvents);
   const up = compileMachine(dispatcherUpdaterMachine(plan), UPDATER_EVENTS);
   if (cpu.names.length > Q || up.names.length > 255) throw new Error('dispatcher: machine too large to pack');
   const cpuFetch = cpu.meta.map((m) => m.fetch as string | undefined);
