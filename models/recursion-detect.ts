@@ -28,6 +28,12 @@
  * when no context is inside get/program/put, every byte of active[] (and
  * the old counter) is zero.
  *
+ * Verdicts: arm64-u8 holds; arm64-u8-v1 (no preempt_disable) breaks R1 and
+ * R2 with two tasks (a lost update in the put); u32-rmw holds too, because
+ * an interrupting context finishes its get and put before the interrupted
+ * one stores its word (docs/models/recursion-detect.md explains why this
+ * differs from what the issue expected).
+ *
  * Packed state: w0 = active[0..3] (one 32-bit word, little-endian: byte i
  * is active[i]); w1 = the old scheme's counter; then two words per context:
  * [machine state (8) | old verdict (bit 8) | new verdict (9) | R1 mismatch
