@@ -12,6 +12,7 @@ import type { CheckableModel } from '../concurrency/model.js';
 import { cpuEvents, tailCallCpuMachine } from '../concurrency/cpu.js';
 import { errnoName } from '../poke/errno.js';
 import { pokeSiteMachine, siteEvents } from '../poke/site-machine.js';
+import { NEIGHBOUR_ACTOR_SOURCES } from '../../models/neighbour-actors.js';
 import type { ActorMachine } from './machine.js';
 
 type ActorSource = (m: CheckableModel) => ActorMachine[];
@@ -56,6 +57,7 @@ const tailcallActors: ActorSource = (m) => {
 
 const SOURCES: Record<string, ActorSource> = {
   'tailcall-poke': tailcallActors,
+  ...NEIGHBOUR_ACTOR_SOURCES,
 };
 
 /** The actors of `m` that can be drawn (empty for a model without an entry). */
