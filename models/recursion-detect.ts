@@ -31,7 +31,7 @@
  * Verdicts: arm64-u8 holds; arm64-u8-v1 (no preempt_disable) breaks R1 and
  * R2 with two tasks (a lost update in the put); u32-rmw holds too, because
  * an interrupting context finishes its get and put before the interrupted
- * one stores its word (docs/models/recursion-detect.md explains why this
+ * one stores its word (docs/models.md, recursion-detect explains why this
  * differs from what the issue expected).
  *
  * Packed state: w0 = active[0..3] (one 32-bit word, little-endian: byte i

@@ -23,7 +23,7 @@
  * == 1`, `this_cpu_dec`), is one instruction atomic with respect to
  * interrupts; the model runs it as a ghost counter next to the new scheme:
  * its increment happens where the new scheme's store of the increment does,
- * and its decrement where the put's store does (see docs/models/recursion-detect.md).
+ * and its decrement where the put's store does (see docs/models.md, recursion-detect).
  */
 
 export type Width = 1 | 4;
