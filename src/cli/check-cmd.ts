@@ -6,7 +6,7 @@ import { resultJson } from '../check/json.js';
 import { resultMarkdown } from '../check/markdown.js';
 import { runCheck, type CheckOptions, type CheckResult } from '../check/result.js';
 import { ModelConfigError, type ModelDefinition, type ReferenceCheck } from '../concurrency/model.js';
-import { EXIT, UsageError, type Io } from './io.js';
+import { EXIT, processIo, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag, type Flags } from './options.js';
 import { progressPrinter } from './progress.js';
 import { writeCiFiles } from '../report/ci.js';
@@ -17,6 +17,7 @@ const COMMON = {
   json: { type: 'string' },
   md: { type: 'string' },
   symmetry: { type: 'boolean' },
+  'no-symmetry': { type: 'boolean' },
   'max-states': { type: 'string' },
   'max-memory': { type: 'string' },
   'stop-at-first': { type: 'boolean' },
@@ -26,11 +27,18 @@ const COMMON = {
   sarif: { type: 'string' },
 } as const;
 
+/**
+ * The search's options from the flags. Symmetry reduction is on by default
+ * for every model that has it (`--no-symmetry` explores the full product; see
+ * docs/performance.md). Progress is drawn on stderr only when both stdout and
+ * stderr are terminals and --quiet is not given.
+ */
 export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
-  const quiet = !!flags.quiet || !io.interactive;
+  if (flags.symmetry && flags['no-symmetry']) throw new UsageError('--symmetry and --no-symmetry exclude each other');
+  const quiet = !!flags.quiet || !io.interactive || (io === processIo && !process.stdout.isTTY);
   const progress = quiet ? null : progressPrinter((s) => process.stderr.write(s));
   return {
-    symmetry: !!flags.symmetry,
+    symmetry: flags['no-symmetry'] ? false : flags.symmetry ? true : 'auto',
     maxStates: intFlag(flags, 'max-states', 1),
     maxMemoryMB: intFlag(flags, 'max-memory', 1),
     stopAtFirstViolation: !!flags['stop-at-first'],
@@ -86,6 +94,7 @@ export function checkCommand(args: string[], io: Io): number {
   }
   const model = buildModel(def, protocol, cpus, options);
   const eo = exploreOptions(flags, io);
+  if (eo.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
   const r = runCheck(model, eo);
   eo.finish();
   for (const line of resultText(r)) io.out(line);

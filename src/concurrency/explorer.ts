@@ -12,8 +12,11 @@ import { StateStore } from './state-store.js';
 import type { TransitionSystem } from './system.js';
 
 export interface ExploreOptions {
-  /** Store one representative per symmetry orbit (needs `canonicalize`). */
-  symmetry?: boolean;
+  /**
+   * Store one representative per symmetry orbit: true needs the model's
+   * `canonicalize`; 'auto' uses it when the model has one. Default false.
+   */
+  symmetry?: boolean | 'auto';
   /** Stop with `limit: 'max-states'` once more than this many distinct states are found. */
   maxStates?: number;
   /** Stop with `limit: 'max-memory'` once the store's arrays exceed this many MiB. */
@@ -60,8 +63,8 @@ const BATCH = 1024;
 export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult {
   const t0 = performance.now();
   const w = sys.width;
-  const symmetry = !!opts.symmetry;
-  if (symmetry && !sys.canonicalize) throw new Error('this model has no symmetry reduction');
+  if (opts.symmetry === true && !sys.canonicalize) throw new Error('this model has no symmetry reduction');
+  const symmetry = opts.symmetry === 'auto' ? !!sys.canonicalize : !!opts.symmetry;
   const canon = symmetry ? (st: Int32Array): void => sys.canonicalize!(st) : null;
   const store = new StateStore(w);
   const nprops = sys.properties.length;
