@@ -5,33 +5,42 @@
  * - `words` holds the states back to back (`width` Int32 words each). A state's
  *   index is its insertion order, so a breadth-first queue is simply the range
  *   of indices not yet expanded: no separate queue is needed.
- * - `table` is an open-addressing hash table (linear probing) whose slots hold
- *   the state's index + 1 (0 = empty) followed by a copy of the state itself,
- *   so a lookup touches one place in memory: most lookups are of states already
+ * - `table` is an open-addressing hash table whose slots hold the state's
+ *   index + 1 (0 = empty), its 32-bit hash, and a copy of the state, so a
+ *   lookup touches one place in memory: most lookups are of states already
  *   seen, and comparing against the inline copy costs no second cache miss.
  *   Full states are compared, so there are no fingerprint collisions and no
  *   probability to report.
+ * - The table is an *ordered* linear-probing table (Amble and Knuth, 1974): a
+ *   state's home slot is the top bits of its hash, and every run of occupied
+ *   slots is kept sorted by hash (an insert shifts the larger ones up a slot).
+ *   A lookup for an absent state stops at the first larger hash instead of at
+ *   the next empty slot, and doubling the table is one front-to-back pass
+ *   (home p becomes 2p or 2p + 1). There is no wrap-around: spare slots past
+ *   the end take the overflow, and running out of them doubles the table.
  * - `parent` and `action` let a trace be rebuilt by walking back to the root
  *   and replaying (see trace.ts); states are never copied into objects.
  *
- * The table is kept at most 70% full; each array doubles when full.
+ * The table is kept at most 80% full; each array doubles when full.
  * `bytesAfterGrowth` lets a caller stop before an allocation would pass a
  * memory budget instead of after.
  */
-const MAX_LOAD = 0.7;
+const MAX_LOAD = 0.8;
+/** Slots past the last home slot, for runs that would otherwise wrap around. */
+const SPARE = 1024;
 /** Entries - 1 of the recent-lookups cache (4096 entries: it stays in the processor's L2 cache). */
 const RECENT_MASK = (1 << 12) - 1;
 
 export class StateStore {
   readonly width: number;
-  /** Words per table slot: the index + 1, then the state. */
+  /** Words per table slot: the index + 1, the hash, then the state. */
   private readonly stride: number;
   private words: Int32Array;
   private parentOf: Int32Array;
   private actionOf: Int32Array;
   private table: Int32Array;
-  /** Slots - 1. */
-  private mask: number;
+  /** Home slots (a power of two); the table has SPARE more. */
+  private slots: number;
   /** A state's home slot is the top bits of its hash: hash >>> shift. */
   private shift: number;
   /** Rehash when `count` passes this. */
@@ -51,16 +60,16 @@ export class StateStore {
   constructor(width: number, initialCapacity = 1 << 12) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`state width must be a positive integer, got ${width}`);
     this.width = width;
-    this.stride = width + 1;
-    this.recent = new Int32Array((RECENT_MASK + 1) * this.stride);
+    this.stride = width + 2;
+    this.recent = new Int32Array((RECENT_MASK + 1) * (width + 1));
     let cap = 1024;
     while (cap < initialCapacity) cap <<= 1;
     this.words = new Int32Array(cap * width);
     this.parentOf = new Int32Array(cap);
     this.actionOf = new Int32Array(cap);
     const slots = cap * 2;
-    this.table = new Int32Array(slots * this.stride);
-    this.mask = slots - 1;
+    this.table = new Int32Array((slots + SPARE) * this.stride);
+    this.slots = slots;
     this.shift = 32 - Math.log2(slots);
     this.maxCount = Math.floor(slots * MAX_LOAD);
   }
@@ -104,14 +113,14 @@ export class StateStore {
    */
   insertBatch(src: Int32Array, n: number, parents: Int32Array, actions: Int32Array, hashes: Int32Array, out: Int32Array): void {
     const w = this.width;
-    const stride = this.stride;
+    const rs = w + 1;
     const recent = this.recent;
     // 1. Hash; answer from the cache of recent lookups where it can.
     for (let j = 0; j < n; j++) {
       const at = j * w;
       const hash = hashWords(src, at, w);
       hashes[j] = hash;
-      const base = (hash & RECENT_MASK) * stride;
+      const base = (hash & RECENT_MASK) * rs;
       let k = 0;
       while (k < w && recent[base + 1 + k] === src[at + k]) k++;
       out[j] = k === w && recent[base] !== 0 ? -recent[base] : 0;
@@ -119,6 +128,7 @@ export class StateStore {
     // 2. Touch the home slots of the rest: independent loads, overlapped.
     const table = this.table;
     const shift = this.shift;
+    const stride = this.stride;
     let acc = 0;
     for (let j = 0; j < n; j++) if (out[j] === 0) acc ^= table[(hashes[j] >>> shift) * stride];
     this.touched = acc;
@@ -128,37 +138,63 @@ export class StateStore {
       const at = j * w;
       const r = this.insertHashed(src, at, hashes[j], parents[j], actions[j]);
       out[j] = r;
-      const base = (hashes[j] & RECENT_MASK) * stride;
+      const base = (hashes[j] & RECENT_MASK) * rs;
       recent[base] = r < 0 ? -r : r + 1;
       for (let k = 0; k < w; k++) recent[base + 1 + k] = src[at + k];
     }
   }
 
-  private insertHashed(src: Int32Array, offset: number, hash: number, parent: number, action: number): number {
+  /**
+   * The slot of `state` (hash `hash`) if present, else -1 - (the slot where it
+   * belongs: the first empty slot or the first with a larger hash).
+   */
+  private locate(src: Int32Array, offset: number, hash: number): number {
     const w = this.width;
     const stride = this.stride;
     const table = this.table;
-    const mask = this.mask;
-    let h = hash >>> this.shift;
+    const u = hash >>> 0;
+    let h = u >>> this.shift;
     for (;;) {
       const base = h * stride;
-      const s = table[base];
-      if (s === 0) break;
-      let k = 0;
-      while (k < w && table[base + 1 + k] === src[offset + k]) k++;
-      if (k === w) return -s;
-      h = (h + 1) & mask;
+      if (table[base] === 0) return -1 - h;
+      const other = table[base + 1] >>> 0;
+      if (other > u) return -1 - h;
+      if (other === u) {
+        let k = 0;
+        while (k < w && table[base + 2 + k] === src[offset + k]) k++;
+        if (k === w) return h;
+      }
+      h++;
     }
+  }
+
+  private insertHashed(src: Int32Array, offset: number, hash: number, parent: number, action: number): number {
+    const table = this.table;
+    const stride = this.stride;
+    const found = this.locate(src, offset, hash);
+    if (found >= 0) return -table[found * stride];
+    const at = -1 - found;
+    // The end of this run: the first empty slot at or after `at`.
+    let end = at;
+    while (table[end * stride] !== 0) end++;
+    if (end >= this.slots + SPARE - 1) {
+      // The run reached the last spare slot: double the table and look again.
+      this.rehash();
+      return this.insertHashed(src, offset, hash, parent, action);
+    }
+    if (end > at) table.copyWithin((at + 1) * stride, at * stride, end * stride);
     const idx = this.count;
     if (idx === this.parentOf.length) this.growStore();
+    const w = this.width;
     const words = this.words;
-    const base = h * stride;
-    const at = idx * w;
+    const base = at * stride;
+    const wat = idx * w;
     table[base] = idx + 1;
+    table[base + 1] = hash;
     for (let k = 0; k < w; k++) {
       const x = src[offset + k];
-      table[base + 1 + k] = x;
-      words[at + k] = x;
+      table[base + 2 + k] = x;
+      words[wat + k] = x;
     }
     this.parentOf[idx] = parent;
     this.actionOf[idx] = action;
@@ -169,19 +205,8 @@ export class StateStore {
 
   /** The index of `state` (first `width` words of `src` from `offset`), or -1 if absent. */
   find(src: Int32Array, offset = 0): number {
-    const w = this.width;
-    const stride = this.stride;
-    const table = this.table;
-    let h = hashWords(src, offset, w) >>> this.shift;
-    for (;;) {
-      const base = h * stride;
-      const s = table[base];
-      if (s === 0) return -1;
-      let k = 0;
-      while (k < w && table[base + 1 + k] === src[offset + k]) k++;
-      if (k === w) return s - 1;
-      h = (h + 1) & this.mask;
-    }
+    const slot = this.locate(src, offset, hashWords(src, offset, this.width));
+    return slot < 0 ? -1 : this.table[slot * this.stride] - 1;
   }
 
   /** Copies state `idx` into `out` (from `offset`). */
@@ -219,33 +244,40 @@ export class StateStore {
   }
 
   /**
-   * Doubles the table. Homes are the top bits of the hash, so linear probing
-   * keeps the old table (nearly) in order of home slot, and a home p becomes
-   * 2p or 2p + 1: walking the old table in order writes the new one front to
-   * back, a stream rather than one cache miss per state.
+   * Doubles the table. The old table is in order of hash, and a home p becomes
+   * 2p or 2p + 1, so walking it front to back places every state at
+   * max(its new home, the slot after the last one placed): one streaming pass.
    */
   private rehash(): void {
-    const w = this.width;
     const stride = this.stride;
     const old = this.table;
-    const oldSlots = this.mask + 1;
-    const nslots = oldSlots * 2;
-    const table = new Int32Array(nslots * stride);
-    const mask = nslots - 1;
-    const shift = this.shift - 1;
-    for (let p = 0; p < oldSlots; p++) {
-      const from = p * stride;
-      const s = old[from];
-      if (s === 0) continue;
-      let h = hashWords(old, from + 1, w) >>> shift;
-      while (table[h * stride] !== 0) h = (h + 1) & mask;
-      const base = h * stride;
-      for (let k = 0; k < stride; k++) table[base + k] = old[from + k];
+    const oldEnd = this.slots + SPARE;
+    for (let grow = 1; ; grow++) {
+      const slots = this.slots << grow;
+      const last = slots + SPARE - 1; // always left empty: it ends every scan
+      const table = new Int32Array((slots + SPARE) * stride);
+      const shift = this.shift - grow;
+      let next = 0;
+      for (let p = 0; p < oldEnd && next < last; p++) {
+        const from = p * stride;
+        if (old[from] === 0) continue;
+        const home = old[from + 1] >>> shift;
+        const h = home > next ? home : next;
+        if (h >= last) {
+          next = last;
+          break;
+        }
+        const to = h * stride;
+        for (let k = 0; k < stride; k++) table[to + k] = old[from + k];
+        next = h + 1;
+      }
+      if (next >= last) continue; // the spare slots ran out (never seen in practice): grow more
+      this.table = table;
+      this.slots = slots;
+      this.shift = shift;
+      this.maxCount = Math.floor(slots * MAX_LOAD);
+      return;
     }
-    this.table = table;
-    this.mask = mask;
-    this.shift = shift;
-    this.maxCount = Math.floor(nslots * MAX_LOAD);
   }
 }
 
