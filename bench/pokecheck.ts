@@ -4,12 +4,11 @@
  * model, the search, replaying counterexamples), and its peak RSS is the
  * memory it needed, as for SPIN's `pan` next to it.
  *
- * Run as a script, this file is that child: `node dist/bench/pokecheck.js
- * '<json PokecheckOptions>'` prints one JSON line (PokecheckRun without the
- * wall time, which the parent measures).
+ * Run as a script with POKECHECK_BENCH_CHILD=1, this file is that child:
+ * `node dist/bench/pokecheck.js '<json PokecheckOptions>'` prints one JSON
+ * line (PokecheckRun without the wall time, which the parent measures).
  */
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findModel } from '../models/index.js';
 import { runCheck } from '../src/check/result.js';
@@ -83,7 +82,7 @@ export function runPokecheck(opts: PokecheckOptions): Promise<PokecheckRun> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POKECHECK_BENCH_CHILD: '1' } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -111,14 +110,6 @@ export function runPokecheck(opts: PokecheckOptions): Promise<PokecheckRun> {
   });
 }
 
-function isEntryPoint(): boolean {
-  try {
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (process.env.POKECHECK_BENCH_CHILD === '1') {
   process.stdout.write(JSON.stringify(child(JSON.parse(process.argv[2]) as PokecheckOptions)) + '\n');
 }
