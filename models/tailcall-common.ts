@@ -16,6 +16,9 @@ import { TextMemory, type BpfKallsyms } from '../src/poke/text.js';
 
 export const SITES: readonly string[] = ['tailcall_bypass', 'tailcall_target'];
 
+/** The protocols tailcall-poke checks, at either level (v6.7 has v5.10's order; tailcall-load-race checks it). */
+export const TAILCALL_POKE_PROTOCOLS: readonly string[] = ['rfc', 'v5.10', 'no-sync', 'bypass-first'];
+
 export interface TailcallConfig {
   protocol: PokeProtocol;
   script: ScriptOp[];

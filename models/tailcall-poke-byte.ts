@@ -51,7 +51,7 @@ import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod } from '../src/poke/text_poke_bp.js';
-import { executorTables, scratchPoke, SITES, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { executorTables, scratchPoke, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, updaterTables } from './tailcall-common.js';
 import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-poke.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
@@ -73,7 +73,7 @@ interface Fetched {
 }
 
 export function buildTailcallPokeByte(cfg: ModelConfig): CheckableModel {
-  const { protocol, script, progs: K } = tailcallConfig('tailcall-poke --level byte', cfg, ['rfc', 'v5.10', 'no-sync', 'bypass-first'], 8, 3);
+  const { protocol, script, progs: K } = tailcallConfig('tailcall-poke --level byte', cfg, TAILCALL_POKE_PROTOCOLS, 8, 3);
   const method = (cfg.options.poke ?? 'text_poke_bp') as PokeMethod;
   if (!POKE_METHODS.includes(method)) throw new ModelConfigError(`tailcall-poke: --poke must be one of ${POKE_METHODS.join(', ')}, got '${method}'`);
   const N = cfg.cpus;

@@ -26,9 +26,9 @@ import { CpuFields } from '../src/concurrency/cpu-fields.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StateGroup, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
-import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
+import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
-import { DEFAULT_SCRIPT, POKE_RETURNS, ScriptError, parseScript, scriptPrograms, updaterEvents, updaterMachine, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
+import { DEFAULT_SCRIPT, POKE_RETURNS, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
 import { jit_tail_caller, type JitImage } from '../src/jit/caller.js';
 import { decodeInsn, DecodeError } from '../src/jit/decode.js';
 import { X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86.js';
@@ -37,6 +37,8 @@ import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
+import { SITES, TAILCALL_POKE_PROTOCOLS, executorTables, scratchPoke, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { BytesInterner } from '../src/concurrency/interner.js';
 
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
 export const CALLER_ADDRESS = 0xffffffffc000075cn;
@@ -52,7 +54,6 @@ export const PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
 const LIVE = 0;
 const DYING = 1;
 const FREED = 2;
-const SITES: readonly string[] = ['tailcall_bypass', 'tailcall_target'];
 
 export interface TailcallPokeWorld {
   caller: JitImage;
@@ -76,25 +77,9 @@ export function tailcallPokeWorld(progCount: number): TailcallPokeWorld {
   return { caller, progs, kallsyms, text };
 }
 
-interface Interned {
-  ids: Map<string, number>;
-  bytes: Uint8Array[];
-}
-
 export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
-  const protocol: PokeProtocol | undefined = PROTOCOLS[cfg.protocol];
-  if (!protocol || cfg.protocol === 'v6.7') throw new ModelConfigError(`tailcall-poke: unknown protocol '${cfg.protocol}'`);
+  const { protocol, script, progs: K } = tailcallConfig('tailcall-poke', cfg, TAILCALL_POKE_PROTOCOLS, 16, 3);
   const N = cfg.cpus;
-  if (!Number.isInteger(N) || N < 1 || N > 16) throw new ModelConfigError(`tailcall-poke: --cpus must be 1..16, got ${cfg.cpus}`);
-  let script: ScriptOp[];
-  try {
-    script = parseScript(cfg.options.script ?? DEFAULT_SCRIPT);
-  } catch (e) {
-    throw new ModelConfigError(`tailcall-poke: ${(e as ScriptError).message}`);
-  }
-  if (script.some((o) => o.key !== 0)) throw new ModelConfigError('tailcall-poke: the caller has one site, on key 0');
-  const K = scriptPrograms(script);
-  if (K > 7) throw new ModelConfigError('tailcall-poke: at most 7 programs');
 
   const world = tailcallPokeWorld(K);
   const poke = world.caller.pokes[0];
@@ -107,36 +92,19 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   // ---- per-state facts of the compiled machines --------------------------------------------
   const CE = cpu.events.length;
-  const cpuFetch = cpu.meta.map((m) => (m.fetch === 'tailcall_bypass' ? 0 : m.fetch === 'tailcall_target' ? 1 : -1));
-  const cpuInternal = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
-  const cpuReader = cpu.tags.map((t) => t.has('reader'));
-  const cpuP1 = cpu.tags.map((t) => t.has('P1'));
-  const cpuProg = cpu.tags.map((t, i) => (t.has('in_prog') ? Number(cpu.contexts[i].prog) : 0));
-  const upMeta = up.meta.map((m) => m.step as UpdaterStepMeta);
-  const upBug = up.tags.map((t) => t.has('P4'));
+  const { fetchSite: cpuFetch, internal: cpuInternal, reader: cpuReader, p1: cpuP1, inProg: cpuProg } = executorTables(cpu);
+  const { meta: upMeta, bug: upBug, evSTEP, evGP, evXchg: evXchgName, evRet } = updaterTables(up);
   const UE = up.events.length;
-  const evSTEP = up.eventIndex('STEP');
-  const evGP = up.eventIndex('GP_DONE');
   const evXchgOf: number[] = [];
-  const evXchg = (old: number): number => (evXchgOf[old] ??= up.eventIndex(`XCHG_OLD(old=${old})`));
+  const evXchg = (old: number): number => (evXchgOf[old] ??= evXchgName(old));
   /** The updater's event for a poke's return, by its index in POKE_RETURNS. */
-  const evRetAt = POKE_RETURNS.map((r) => up.eventIndex(`RET(ret=${r})`));
+  const evRetAt = POKE_RETURNS.map(evRet);
   const SE = site.events.length;
   const siteForbidden = site.tags.map((t) => t.has('forbidden'));
 
   // ---- interned site contents, decoded once ------------------------------------------------
-  const interned: Interned[] = [0, 1].map(() => ({ ids: new Map(), bytes: [] }));
-  const intern = (s: number, b: Uint8Array): number => {
-    const key = hexBytes(b);
-    let id = interned[s].ids.get(key);
-    if (id === undefined) {
-      id = interned[s].bytes.length;
-      if (id > 255) throw new Error('tailcall-poke: too many distinct site contents');
-      interned[s].ids.set(key, id);
-      interned[s].bytes.push(b);
-    }
-    return id;
-  };
+  const interned = [0, 1].map((st) => new BytesInterner(256, `tailcall-poke ${SITES[st]}`));
+  const intern = (st: number, b: Uint8Array): number => interned[st].intern(b);
   const initialContent = [0, 1].map((s) => intern(s, world.text.read(siteAddr[s], X86_PATCH_SIZE)));
   const tailEntry = world.progs.map((p) => p.bpf_func + BigInt(poke.adj_off));
   /** What a CPU at site s does with content c: a CPU event index (or -1 if it does not decode). */
@@ -144,7 +112,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   /** The site machine's event for content c at site s. */
   const siteEventCache: number[][] = [[], []];
   const classify = (s: number, c: number): void => {
-    const bytes = interned[s].bytes[c];
+    const bytes = interned[s].bytes(c);
     let cpuEv = -1;
     let siteEv = -1;
     try {
@@ -185,13 +153,8 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     if (r < 0) {
       const m = upMeta[u] as Extract<UpdaterStepMeta, { op: 'poke' }>;
       const s = m.step.site === 'tailcall_bypass' ? 0 : 1;
-      const text = new TextMemory();
-      text.map('site', siteAddr[s], interned[s].bytes[c]);
-      const kallsyms = new BpfKallsyms();
-      kallsyms.bpf_prog_kallsyms_add('caller', world.caller.address, world.caller.bytes.length);
-      const prog = (k: number): BpfProg | null => (k ? world.progs[k - 1] : null);
-      const ret = doPokeStep({ text, kallsyms }, m.step, poke, prog(m.old_prog), prog(m.new_prog));
-      const nc = intern(s, text.read(siteAddr[s], X86_PATCH_SIZE));
+      const { ret, after } = scratchPoke(m, poke, siteAddr[s], interned[s].bytes(c), world.progs, world.kallsyms);
+      const nc = intern(s, after);
       r = (POKE_RETURNS.indexOf(ret) << 8) | nc;
       if (r < 0) throw new Error(`tailcall-poke: unexpected poke return ${ret}`);
       pokeCache[key] = r;
@@ -204,7 +167,6 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const Q_MASK = 0xf;
   const SYNC_BIT = 1 << 4;
   const dyingBit = (k: number): number => 1 << (4 + k); // k = 1..3
-  if (K > 3) throw new ModelConfigError('tailcall-poke: at most 3 programs (f1..f3) fit the packed CPU field');
   const upOf = (s: Int32Array): number => s[0] & 0xfff;
   const siteOf = (s: Int32Array): number => (s[0] >>> 12) & 0xff;
   const slotOf = (s: Int32Array): number => (s[0] >>> 20) & 0xf;
@@ -238,7 +200,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     const ev = fetch < 0 ? cpuInternal[q] : cpuEventAt(fetch, c);
     if (ev < 0) {
       if (fetch < 0) return -1; // no step (e.g. stuck after a violation)
-      throw new Error(`tailcall-poke: cpu${i} cannot execute ${hexBytes(interned[fetch].bytes[c])} at ${SITES[fetch]}`);
+      throw new Error(`tailcall-poke: cpu${i} cannot execute ${hexBytes(interned[fetch].bytes(c))} at ${SITES[fetch]}`);
     }
     const nq = cpu.next[q * CE + ev];
     if (nq < 0) throw new Error(`tailcall-poke: cpu${i} in ${cpu.names[q]} has no move for ${cpu.eventNames[ev]}`);
@@ -315,7 +277,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
             setContent(next, st, nc);
             const sev = siteEventAt(st, nc);
             nss = sev < 0 ? -1 : site.next[ss * SE + sev];
-            if (nss < 0) throw new Error(`tailcall-poke: the poke site machine cannot follow ${hexBytes(interned[st].bytes[nc])} at ${SITES[st]}`);
+            if (nss < 0) throw new Error(`tailcall-poke: the poke site machine cannot follow ${hexBytes(interned[st].bytes(nc))} at ${SITES[st]}`);
           }
           setW0(next, 0, nss, slot);
           break;
@@ -371,7 +333,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   const insnText = (s: number, c: number): string => {
     try {
-      return decodeInsn(interned[s].bytes[c], siteAddr[s]).text;
+      return decodeInsn(interned[s].bytes(c), siteAddr[s]).text;
     } catch (e) {
       if (e instanceof DecodeError) return `(bad) ${e.message}`;
       throw e;
@@ -395,7 +357,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
           const c = contentOf(before, fetch);
           return {
             actor: `cpu${action}`,
-            action: `executes ${insnText(fetch, c)} [${hexBytes(interned[fetch].bytes[c])}] at ${SITES[fetch]} ${hexAddr(siteAddr[fetch])} -> ${to}`,
+            action: `executes ${insnText(fetch, c)} [${hexBytes(interned[fetch].bytes(c))}] at ${SITES[fetch]} ${hexAddr(siteAddr[fetch])} -> ${to}`,
           };
         }
         return { actor: `cpu${action}`, action: `${String(cpu.meta[q].doc)} -> ${to}` };
@@ -421,7 +383,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     sites(s): SiteView[] {
       return [0, 1].map((st) => {
         const c = contentOf(s, st);
-        return { name: SITES[st], address: hexAddr(siteAddr[st]), bytes: hexBytes(interned[st].bytes[c]), disasm: insnText(st, c) };
+        return { name: SITES[st], address: hexAddr(siteAddr[st]), bytes: hexBytes(interned[st].bytes(c)), disasm: insnText(st, c) };
       });
     },
     summary(s): string {
@@ -444,7 +406,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 export const tailcallPoke: ModelDefinition = {
   name: 'tailcall-poke',
   summary: 'one direct tail-call site (bypass + target), N CPUs executing it, one updater running map operations',
-  protocols: ['rfc', 'v5.10', 'no-sync', 'bypass-first'].map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
+  protocols: TAILCALL_POKE_PROTOCOLS.map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
   options: [
