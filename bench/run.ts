@@ -10,6 +10,7 @@
  *
  *   npm run bench -- [--quick] [--protocols v5.10,rfc] [--cpus 2-8] [--runs 2]
  *                    [--no-spin] [--budget-mb 10000] [--budget-s 600] [--out FILE]
+ *   npm run bench -- --from bench/results/FILE.json     (the table of a saved run)
  *
  * A configuration is skipped (and the table says why) when the runs before it
  * predict it would pass the memory or time budget: the state space grows by
@@ -17,7 +18,7 @@
  * are the prediction.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { runPokecheck, type PokecheckRun } from './pokecheck.js';
@@ -147,6 +148,14 @@ function predict(a: Cell | undefined, b: Cell | undefined): { seconds: number; m
 }
 
 async function main(): Promise<void> {
+  const from = arg('--from');
+  if (from) {
+    // Print the table of a saved run again.
+    const saved = JSON.parse(readFileSync(from, 'utf8')) as { cells: Cell[] };
+    const r = report(saved.cells);
+    console.log(`${r.table}\n${r.throughput}`);
+    return;
+  }
   const quick = flag('--quick');
   const protocols = (arg('--protocols') ?? 'v5.10,rfc').split(',');
   const cpuList = cpuRange(arg('--cpus') ?? (quick ? '2-5' : '2-8'));
@@ -238,10 +247,19 @@ export function report(cells: Cell[]): { table: string; disagreements: string[];
     }
     if (verdicts.size > 1) disagreements.push(`${key.replace('|', ' N=')}: ${[...verdicts].join(' vs ')}`);
   }
-  const raw = cells.filter((c) => c.tool === 'pokecheck --no-symmetry' && c.runs.length && c.runs[0].verdict !== 'incomplete');
-  const best = raw.flatMap((c) => c.runs.map((r) => ({ c, r }))).sort((a, b) => (b.r.statesPerSecond ?? 0) - (a.r.statesPerSecond ?? 0))[0];
-  const throughput = best
-    ? `raw exploration (no symmetry): best ${(best.r.statesPerSecond! / 1e6).toFixed(2)} M states/s of search (${best.c.protocol} N=${best.c.cpus}, ${best.r.states.toLocaleString('en')} states in ${best.r.searchSeconds!.toFixed(2)} s, ${best.r.cpuSeconds!.toFixed(2)} s CPU)`
+  // Raw throughput at the largest N each protocol was explored to without symmetry.
+  const raw = cells.filter((c) => c.tool === 'pokecheck --no-symmetry' && c.runs.length && c.runs.every((r) => r.verdict !== 'incomplete'));
+  const largest = [...new Set(raw.map((c) => c.protocol))].map((p) => raw.filter((c) => c.protocol === p).sort((a, b) => b.cpus - a.cpus)[0]);
+  const rate = (c: Cell, pick: (r: Measured) => number | undefined) => mean(c.runs.map((r) => pick(r) ?? 0));
+  const throughput = largest.length
+    ? 'raw exploration (--no-symmetry), distinct states per second of search: ' +
+      largest
+        .map((c) => {
+          const spin = cells.find((s) => s.tool === 'spin' && s.protocol === c.protocol && s.cpus === c.cpus && s.runs.length);
+          const spinRate = spin ? `; SPIN's pan ${(rate(spin, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s` : '';
+          return `${c.protocol} N=${c.cpus} ${(rate(c, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s (${c.runs[0].states.toLocaleString('en')} states in ${rate(c, (r) => r.searchSeconds).toFixed(1)} s${spinRate})`;
+        })
+        .join(', ')
     : 'raw exploration: no complete run';
   return { table: lines.join('\n'), disagreements, throughput };
 }

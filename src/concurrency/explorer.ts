@@ -7,6 +7,10 @@
  * that violates it, and goes on until every checked property has a
  * counterexample or no state is left (a complete search), or a limit stops it
  * (then the result says so and nothing is reported as holding).
+ *
+ * Successors are inserted in batches (StateStore.insertBatch) in the order
+ * they are generated, so state indices, parents and counterexamples are those
+ * of a one-at-a-time search. Performance notes: docs/performance.md.
  */
 import { StateStore } from './state-store.js';
 import type { TransitionSystem } from './system.js';
@@ -19,7 +23,7 @@ export interface ExploreOptions {
   symmetry?: boolean | 'auto';
   /** Stop with `limit: 'max-states'` once more than this many distinct states are found. */
   maxStates?: number;
-  /** Stop with `limit: 'max-memory'` once the store's arrays exceed this many MiB. */
+  /** Stop with `limit: 'max-memory'` before the store's arrays would grow past this many MiB. */
   maxMemoryMB?: number;
   /** Stop at the first violation of any property instead of looking for every one. */
   stopAtFirstViolation?: boolean;
