@@ -17,13 +17,16 @@ import { jitCommand } from './jit-cmd.js';
 const USAGE = `usage: pokecheck <command> [options]
 
 commands:
-  check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--symmetry]
-                [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
-                [--junit FILE] [--sarif FILE] [model options]
+  check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--junit FILE] [--sarif FILE]
+                [--no-symmetry] [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
+                [model options]
+                         CPUs are reduced by symmetry where the model allows it;
+                         --no-symmetry explores the full product
   check --all [--junit FILE] [--sarif FILE]
                          every model and protocol in its reference configuration
   list                   models, protocols, expected verdicts
-  report [--out DIR]     run check --all and write the report (default report/):
+  report [--out DIR] [--no-symmetry]
+                         run check --all and write the report (default report/):
                          index.html, summary.md, results.json, junit.xml, results.sarif
   graph <model> [--protocol P] [--cpus N] [--kind protocol|lanes|ACTOR] [--property P]
                 [--format svg|dot] [model options]
