@@ -1,7 +1,7 @@
 /** StateStore, the explorer's visited set, against a plain Map as the model of what it must do. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StateStore } from '../src/concurrency/state-store.js';
+import { hashWords, StateStore } from '../src/concurrency/state-store.js';
 
 const key = (a: Int32Array | number[]): string => Array.from(a).join(',');
 
@@ -48,11 +48,13 @@ describe('StateStore against a Map', () => {
     );
   });
 
-  it('insertBatch gives exactly the results of inserting one by one, in order, duplicates within a batch included', () => {
+  it('insertBatch gives exactly the results of inserting one by one, in order, duplicates within a batch included (hashed or not, with or without the recent-lookups cache)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }).chain((w) => fc.tuple(fc.constant(w), fc.array(statesOf(w, 300), { minLength: 1, maxLength: 6 }))),
-        ([w, batches]) => {
+        fc.boolean(),
+        fc.boolean(),
+        ([w, batches], hashed, recent) => {
           const one = new StateStore(w, 16);
           const batched = new StateStore(w, 16);
           for (const batch of batches) {
@@ -61,7 +63,8 @@ describe('StateStore against a Map', () => {
             const parents = Int32Array.from(batch.map((_, j) => j * 3));
             const actions = Int32Array.from(batch.map((_, j) => j % 5));
             const out = new Int32Array(n);
-            batched.insertBatch(src, n, parents, actions, new Int32Array(n), out);
+            const hashes = Int32Array.from({ length: n }, (_, j) => (hashed ? hashWords(src, j * w, w) : 0));
+            batched.insertBatch(src, n, parents, actions, hashes, out, hashed, recent);
             for (let j = 0; j < n; j++) expect(out[j]).toBe(one.insert(src, j * w, parents[j], actions[j]));
           }
           expect(batched.size).toBe(one.size);

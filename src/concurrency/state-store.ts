@@ -5,12 +5,11 @@
  * - `words` holds the states back to back (`width` Int32 words each). A state's
  *   index is its insertion order, so a breadth-first queue is simply the range
  *   of indices not yet expanded: no separate queue is needed.
- * - `table` is an open-addressing hash table whose slots hold the state's
- *   index + 1 (0 = empty), its 32-bit hash, and a copy of the state, so a
- *   lookup touches one place in memory: most lookups are of states already
- *   seen, and comparing against the inline copy costs no second cache miss.
- *   Full states are compared, so there are no fingerprint collisions and no
- *   probability to report.
+ * - `table` is an open-addressing hash table of 8-byte slots: the state's
+ *   index + 1 (0 = empty) and its 32-bit hash. A state is compared in full
+ *   (in `words`) only when its hash matches, so there are no fingerprint
+ *   collisions and no probability to report. Eight slots share a cache line,
+ *   so a probe's whole run is usually one line.
  * - The table is an *ordered* linear-probing table (Amble and Knuth, 1974): a
  *   state's home slot is the top bits of its hash, and every run of occupied
  *   slots is kept sorted by hash (an insert shifts the larger ones up a slot).
@@ -24,6 +23,12 @@
  * The table is kept at most 80% full; each array doubles when full.
  * `bytesAfterGrowth` lets a caller stop before an allocation would pass a
  * memory budget instead of after.
+ *
+ * Speed: a probe of a table of hundreds of megabytes is a cache miss and a
+ * TLB miss, and that, not the model, is most of a search's time. insertBatch
+ * therefore issues a batch's loads first, in tight loops with no branch that
+ * could throw the loads in flight away, so that the processor waits for many
+ * misses at once; see docs/performance.md.
  */
 const MAX_LOAD = 0.8;
 /** Slots past the last home slot, for runs that would otherwise wrap around. */
@@ -33,11 +38,10 @@ const RECENT_MASK = (1 << 12) - 1;
 
 export class StateStore {
   readonly width: number;
-  /** Words per table slot: the index + 1, the hash, then the state. */
-  private readonly stride: number;
   private words: Int32Array;
   private parentOf: Int32Array;
   private actionOf: Int32Array;
+  /** Slot s is table[2s] (index + 1, 0 = empty) and table[2s + 1] (hash). */
   private table: Int32Array;
   /** Home slots (a power of two); the table has SPARE more. */
   private slots: number;
@@ -54,13 +58,14 @@ export class StateStore {
    * to the big table. Entries are only ever states in the store.
    */
   private readonly recent: Int32Array;
-  /** Sink of `touch`'s loads. */
+  /** insertBatch's list of the states the recent-lookups cache did not answer. */
+  private miss = new Int32Array(1024);
+  /** Sink of the touching loads. */
   private touched = 0;
 
   constructor(width: number, initialCapacity = 1 << 12) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`state width must be a positive integer, got ${width}`);
     this.width = width;
-    this.stride = width + 2;
     this.recent = new Int32Array((RECENT_MASK + 1) * (width + 1));
     let cap = 1024;
     while (cap < initialCapacity) cap <<= 1;
@@ -68,7 +73,7 @@ export class StateStore {
     this.parentOf = new Int32Array(cap);
     this.actionOf = new Int32Array(cap);
     const slots = cap * 2;
-    this.table = new Int32Array((slots + SPARE) * this.stride);
+    this.table = new Int32Array((slots + SPARE) * 2);
     this.slots = slots;
     this.shift = 32 - Math.log2(slots);
     this.maxCount = Math.floor(slots * MAX_LOAD);
@@ -80,7 +85,7 @@ export class StateStore {
 
   /** Bytes held by the store's typed arrays (what --max-memory limits). */
   get bytes(): number {
-    return this.words.byteLength + this.parentOf.byteLength + this.actionOf.byteLength + this.table.byteLength + this.recent.byteLength;
+    return this.words.byteLength + this.parentOf.byteLength + this.actionOf.byteLength + this.table.byteLength + this.recent.byteLength + this.miss.byteLength;
   }
 
   /** How many more states fit before some array must grow. */
@@ -107,37 +112,58 @@ export class StateStore {
   /**
    * Inserts `n` states held back to back in `src` (with their parents and
    * actions), in order, and writes each one's result (as `insert` returns it)
-   * into `out`. The same as `n` calls of `insert`, only faster: every state's
-   * slot is first touched in one pass of independent loads, so the processor
-   * waits for many cache (and TLB) misses at once instead of one at a time.
+   * into `out`: the same as `n` calls of `insert`, only faster. `hashed`:
+   * `hashes` already holds each state's hashWords. `recent`: consult the
+   * cache of recent lookups (a caller whose batches were already rid of
+   * near-duplicates saves the time).
    */
-  insertBatch(src: Int32Array, n: number, parents: Int32Array, actions: Int32Array, hashes: Int32Array, out: Int32Array): void {
+  insertBatch(src: Int32Array, n: number, parents: Int32Array, actions: Int32Array, hashes: Int32Array, out: Int32Array, hashed = false, recentCache = true): void {
     const w = this.width;
     const rs = w + 1;
     const recent = this.recent;
-    // 1. Hash; answer from the cache of recent lookups where it can.
+    if (this.miss.length < n) this.miss = new Int32Array(Math.max(n, 2 * this.miss.length));
+    const miss = this.miss;
+    // 1. Hash; answer from the cache of recent lookups where it can, and list
+    //    the rest in `miss` (appended without a branch).
+    let m = 0;
     for (let j = 0; j < n; j++) {
       const at = j * w;
-      const hash = hashWords(src, at, w);
-      hashes[j] = hash;
-      const base = (hash & RECENT_MASK) * rs;
-      let k = 0;
-      while (k < w && recent[base + 1 + k] === src[at + k]) k++;
-      out[j] = k === w && recent[base] !== 0 ? -recent[base] : 0;
+      let hash = hashes[j];
+      if (!hashed) hashes[j] = hash = hashWords(src, at, w);
+      let hit = false;
+      if (recentCache) {
+        const base = (hash & RECENT_MASK) * rs;
+        let k = 0;
+        while (k < w && recent[base + 1 + k] === src[at + k]) k++;
+        hit = k === w && recent[base] !== 0;
+        out[j] = hit ? -recent[base] : 0;
+      }
+      miss[m] = j;
+      m += hit ? 0 : 1;
     }
-    // 2. Touch the home slots of the rest: independent loads, overlapped.
+    // 2. Touch the home slots of the rest: independent loads, overlapped. The
+    //    loop is unrolled and branch-free so that many misses are in flight at
+    //    once (a plain loop's bookkeeping fills the processor's window first).
     const table = this.table;
     const shift = this.shift;
-    const stride = this.stride;
     let acc = 0;
-    for (let j = 0; j < n; j++) if (out[j] === 0) acc ^= table[(hashes[j] >>> shift) * stride];
+    let p = 0;
+    for (; p + 4 <= m; p += 4) {
+      acc ^=
+        table[(hashes[miss[p]] >>> shift) << 1] ^
+        table[(hashes[miss[p + 1]] >>> shift) << 1] ^
+        table[(hashes[miss[p + 2]] >>> shift) << 1] ^
+        table[(hashes[miss[p + 3]] >>> shift) << 1];
+    }
+    for (; p < m; p++) acc ^= table[(hashes[miss[p]] >>> shift) << 1];
     this.touched = acc;
     // 3. Look up or insert, in order, and remember each in the cache.
-    for (let j = 0; j < n; j++) {
-      if (out[j] !== 0) continue;
+    for (p = 0; p < m; p++) {
+      const j = miss[p];
       const at = j * w;
       const r = this.insertHashed(src, at, hashes[j], parents[j], actions[j]);
       out[j] = r;
+      if (!recentCache) continue;
       const base = (hashes[j] & RECENT_MASK) * rs;
       recent[base] = r < 0 ? -r : r + 1;
       for (let k = 0; k < w; k++) recent[base + 1 + k] = src[at + k];
@@ -150,18 +176,19 @@ export class StateStore {
    */
   private locate(src: Int32Array, offset: number, hash: number): number {
     const w = this.width;
-    const stride = this.stride;
     const table = this.table;
+    const words = this.words;
     const u = hash >>> 0;
     let h = u >>> this.shift;
     for (;;) {
-      const base = h * stride;
-      if (table[base] === 0) return -1 - h;
-      const other = table[base + 1] >>> 0;
+      const id = table[h << 1];
+      if (id === 0) return -1 - h;
+      const other = table[(h << 1) + 1] >>> 0;
       if (other > u) return -1 - h;
       if (other === u) {
+        const at = (id - 1) * w;
         let k = 0;
-        while (k < w && table[base + 2 + k] === src[offset + k]) k++;
+        while (k < w && words[at + k] === src[offset + k]) k++;
         if (k === w) return h;
       }
       h++;
@@ -170,32 +197,26 @@ export class StateStore {
 
   private insertHashed(src: Int32Array, offset: number, hash: number, parent: number, action: number): number {
     const table = this.table;
-    const stride = this.stride;
     const found = this.locate(src, offset, hash);
-    if (found >= 0) return -table[found * stride];
+    if (found >= 0) return -table[found << 1];
     const at = -1 - found;
     // The end of this run: the first empty slot at or after `at`.
     let end = at;
-    while (table[end * stride] !== 0) end++;
+    while (table[end << 1] !== 0) end++;
     if (end >= this.slots + SPARE - 1) {
       // The run reached the last spare slot: double the table and look again.
       this.rehash();
       return this.insertHashed(src, offset, hash, parent, action);
     }
-    if (end > at) table.copyWithin((at + 1) * stride, at * stride, end * stride);
+    if (end > at) table.copyWithin((at + 1) << 1, at << 1, end << 1);
     const idx = this.count;
     if (idx === this.parentOf.length) this.growStore();
     const w = this.width;
     const words = this.words;
-    const base = at * stride;
     const wat = idx * w;
-    table[base] = idx + 1;
-    table[base + 1] = hash;
-    for (let k = 0; k < w; k++) {
-      const x = src[offset + k];
-      table[base + 2 + k] = x;
-      words[wat + k] = x;
-    }
+    table[at << 1] = idx + 1;
+    table[(at << 1) + 1] = hash;
+    for (let k = 0; k < w; k++) words[wat + k] = src[offset + k];
     this.parentOf[idx] = parent;
     this.actionOf[idx] = action;
     this.count = idx + 1;
@@ -206,7 +227,7 @@ export class StateStore {
   /** The index of `state` (first `width` words of `src` from `offset`), or -1 if absent. */
   find(src: Int32Array, offset = 0): number {
     const slot = this.locate(src, offset, hashWords(src, offset, this.width));
-    return slot < 0 ? -1 : this.table[slot * this.stride] - 1;
+    return slot < 0 ? -1 : this.table[slot << 1] - 1;
   }
 
   /** Copies state `idx` into `out` (from `offset`). */
@@ -223,6 +244,18 @@ export class StateStore {
 
   action(idx: number): number {
     return this.actionOf[idx];
+  }
+
+  /**
+   * The stored states, parents and actions (views of the live arrays, `size`
+   * long): what a parallel search's worker hands back for counterexamples.
+   */
+  paths(): { words: Int32Array; parents: Int32Array; actions: Int32Array } {
+    return {
+      words: this.words.subarray(0, this.count * this.width),
+      parents: this.parentOf.subarray(0, this.count),
+      actions: this.actionOf.subarray(0, this.count),
+    };
   }
 
   /** Direct view of the stored words (read-only use). */
@@ -249,26 +282,26 @@ export class StateStore {
    * max(its new home, the slot after the last one placed): one streaming pass.
    */
   private rehash(): void {
-    const stride = this.stride;
     const old = this.table;
     const oldEnd = this.slots + SPARE;
     for (let grow = 1; ; grow++) {
       const slots = this.slots << grow;
       const last = slots + SPARE - 1; // always left empty: it ends every scan
-      const table = new Int32Array((slots + SPARE) * stride);
+      const table = new Int32Array((slots + SPARE) * 2);
       const shift = this.shift - grow;
       let next = 0;
       for (let p = 0; p < oldEnd && next < last; p++) {
-        const from = p * stride;
-        if (old[from] === 0) continue;
-        const home = old[from + 1] >>> shift;
+        const id = old[p << 1];
+        if (id === 0) continue;
+        const hash = old[(p << 1) + 1];
+        const home = hash >>> shift;
         const h = home > next ? home : next;
         if (h >= last) {
           next = last;
           break;
         }
-        const to = h * stride;
-        for (let k = 0; k < stride; k++) table[to + k] = old[from + k];
+        table[h << 1] = id;
+        table[(h << 1) + 1] = hash;
         next = h + 1;
       }
       if (next >= last) continue; // the spare slots ran out (never seen in practice): grow more
