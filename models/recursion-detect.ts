@@ -156,6 +156,7 @@ export function buildRecursionDetect(cfg: ModelConfig): CheckableModel {
 
   const system: TransitionSystem = {
     width,
+    parallel: true,
     properties: RECURSION_PROPERTIES,
     initial(out) {
       out.fill(0);

@@ -162,6 +162,27 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     return r;
   };
 
+  // Number every content the updater's pokes can write, before the search and in a fixed order,
+  // so that a content's id does not depend on the order states are discovered: a parallel search's
+  // workers build their own copies of this model and must agree on every state's words.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (let u = 0; u < upMeta.length; u++) {
+      const mu = upMeta[u];
+      if (mu.op !== 'poke') continue;
+      const st = mu.step.site === 'tailcall_bypass' ? 0 : 1;
+      for (let c = 0; c < interned[st].size; c++) {
+        const before = interned[st].size;
+        try {
+          pokeResult(u, c);
+        } catch {
+          continue; // a content this step never meets; were it met, the search would say so
+        }
+        if (interned[st].size > before) grew = true;
+      }
+    }
+  }
+
   // ---- packing ------------------------------------------------------------------------------
   const fields = new CpuFields(N, 2, 8);
   const Q_MASK = 0xf;
@@ -225,6 +246,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   const system: TransitionSystem = {
     width,
+    parallel: true,
     properties,
     initial(out) {
       out.fill(0);

@@ -2,9 +2,10 @@
  * Running one check and turning the explorer's figures into the result that
  * every output (stdout, --json, --md, reports) is made from.
  */
-import { explore, type ExploreOptions } from '../concurrency/explorer.js';
-import type { CheckableModel, SiteView, Verdict } from '../concurrency/model.js';
-import { replay } from '../concurrency/trace.js';
+import { explore, type ExploreOptions, type ExploreResult } from '../concurrency/explorer.js';
+import type { CheckableModel, ModelConfig, SiteView, Verdict } from '../concurrency/model.js';
+import { exploreParallel } from '../concurrency/parallel/explore-parallel.js';
+import { pathTo, replay } from '../concurrency/trace.js';
 
 export type PropertyStatus = 'holds' | 'violated' | 'incomplete' | 'not-checked';
 
@@ -36,6 +37,8 @@ export interface CheckResult {
   depth: number;
   seconds: number;
   symmetry: boolean;
+  /** Threads that searched. */
+  workers: number;
   /** Why the search stopped early, when it did ('max-states' | 'max-memory'). */
   limit: string | null;
   memoryMB: number;
@@ -45,11 +48,40 @@ export interface CheckResult {
   counterexamples: Counterexample[];
 }
 
-export interface CheckOptions extends ExploreOptions {}
+/** Which model, built how: what a worker thread needs to build its own copy. */
+export interface ModelOrigin {
+  model: string;
+  config: ModelConfig;
+}
+
+export interface CheckOptions extends ExploreOptions {
+  /**
+   * Threads to search with (default 1). More than 1 needs `origin`, and is
+   * used only for systems that allow it (TransitionSystem.parallel).
+   */
+  workers?: number;
+  origin?: ModelOrigin;
+}
+
+/**
+ * The worker entry, compiled: under the test runner this module is the
+ * TypeScript source, and a worker thread can only run the build's JavaScript.
+ */
+function workerEntry(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/src/check/check-worker.js', here) : new URL('./check-worker.js', here);
+}
+
+function search(m: CheckableModel, opts: CheckOptions): ExploreResult {
+  const workers = opts.workers ?? 1;
+  if (workers <= 1 || !m.system.parallel) return explore(m.system, opts);
+  if (!opts.origin) throw new Error('a parallel check needs the origin of the model (name and configuration)');
+  return exploreParallel(m.system, workers, { worker: workerEntry(), data: opts.origin }, opts);
+}
 
 export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResult {
   const sys = m.system;
-  const r = explore(sys, opts);
+  const r = search(m, opts);
   const properties = sys.properties.map((p, i) => {
     let status: PropertyStatus;
     if (r.firstViolation[i] >= 0) status = 'violated';
@@ -63,11 +95,14 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     : properties.some((p) => p.status === 'incomplete')
       ? 'incomplete'
       : 'holds';
-  // Counterexamples, shortest first; each is replayed from the initial state.
+  // Counterexamples, shortest first (then, one thread: in order of discovery;
+  // several: in order of the properties); each is
+  // replayed from the initial state.
   const found = sys.properties
-    .map((p, i) => ({ p, idx: r.firstViolation[i] }))
+    .map((p, i) => ({ p, idx: r.firstViolation[i], i }))
     .filter((x) => x.idx >= 0)
-    .sort((a, b) => a.idx - b.idx);
+    .map((x) => ({ ...x, len: pathTo(r.store, x.idx).length }))
+    .sort((a, b) => a.len - b.len || (r.workers > 1 ? a.i - b.i : a.idx - b.idx));
   const counterexamples = found.map(({ p, idx }): Counterexample => {
     const t = replay(sys, r.store, idx, r.symmetry);
     const last = t.steps.length ? t.steps[t.steps.length - 1].after : t.initial;
@@ -92,6 +127,7 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     depth: r.depth,
     seconds: r.seconds,
     symmetry: r.symmetry,
+    workers: r.workers,
     limit: r.limit,
     memoryMB: Math.round((r.storeBytes / (1024 * 1024)) * 10) / 10,
     counterexample: counterexamples[0] ?? null,

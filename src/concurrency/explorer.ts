@@ -12,6 +12,7 @@
  * they are generated, so state indices, parents and counterexamples are those
  * of a one-at-a-time search. Performance notes: docs/performance.md.
  */
+import type { StoredPaths } from './paths.js';
 import { StateStore } from './state-store.js';
 import type { TransitionSystem } from './system.js';
 
@@ -41,7 +42,7 @@ export interface ExploreProgress {
   memoryMB: number;
 }
 
-export interface ExploreResult {
+export interface ExploreResult<S extends StoredPaths = StoredPaths> {
   /** True iff every reachable state was expanded: only then may an unviolated property be said to hold. */
   complete: boolean;
   /** True iff the search stopped because the violations it was asked to find were found. */
@@ -58,13 +59,16 @@ export interface ExploreResult {
   /** Per property (same order as system.properties): index of the first violating state, or -1. */
   firstViolation: number[];
   symmetry: boolean;
-  store: StateStore;
+  /** Threads that searched (1 here; see parallel/explore-parallel.ts). */
+  workers: number;
+  /** The stored states with their parents: what counterexamples are rebuilt from. */
+  store: S;
 }
 
 /** Successors gathered before they are inserted together (see the batch loop in `explore`). */
 const BATCH = 1024;
 
-export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult {
+export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult<StateStore> {
   const t0 = performance.now();
   const w = sys.width;
   if (opts.symmetry === true && !sys.canonicalize) throw new Error('this model has no symmetry reduction');
@@ -209,6 +213,7 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
     storeBytes: peakBytes,
     firstViolation,
     symmetry,
+    workers: 1,
     store,
   };
 }

@@ -31,6 +31,14 @@ export interface TransitionSystem {
   /** Int32 words per packed state. */
   readonly width: number;
   readonly properties: readonly PropertySpec[];
+  /**
+   * True when a state's words do not depend on the order in which states were
+   * discovered (nothing in them is numbered on first sight, as interned byte
+   * strings are unless numbered up front). Only then can a parallel search's
+   * workers, each with its own copy of the system, agree on every state; other
+   * systems are searched on one thread.
+   */
+  readonly parallel?: boolean;
   /** Writes the initial state into `out`. */
   initial(out: Int32Array): void;
   /**

@@ -9,7 +9,7 @@
  * numbers as they really are), though it may permute CPUs relative to the
  * stored path.
  */
-import type { StateStore } from './state-store.js';
+import type { StoredPaths } from './paths.js';
 import type { TransitionSystem } from './system.js';
 
 export interface ReplayedStep {
@@ -24,7 +24,7 @@ export interface ReplayedTrace {
 }
 
 /** Indices from the root to `idx`, inclusive. */
-export function pathTo(store: StateStore, idx: number): number[] {
+export function pathTo(store: StoredPaths, idx: number): number[] {
   const path: number[] = [];
   for (let i = idx; i >= 0; i = store.parent(i)) path.push(i);
   return path.reverse();
@@ -42,7 +42,7 @@ function equal(a: Int32Array, b: Int32Array): boolean {
  * ReplayError if some step cannot be reproduced (a bug in the model: its
  * `expand` is not deterministic, or canonicalize is not a symmetry).
  */
-export function replay(sys: TransitionSystem, store: StateStore, idx: number, symmetry: boolean): ReplayedTrace {
+export function replay(sys: TransitionSystem, store: StoredPaths, idx: number, symmetry: boolean): ReplayedTrace {
   const w = sys.width;
   const path = pathTo(store, idx);
   const initial = new Int32Array(w);
