@@ -18,6 +18,8 @@ export interface PokecheckOptions {
   protocol: string;
   cpus: number;
   symmetry: boolean;
+  /** --workers (threads searching); default 1. */
+  workers?: number;
   /** --max-memory for the visited set (MB). */
   maxMemoryMB?: number;
   /** Node's --max-old-space-size is not needed (states live in typed arrays); this kills the child after so long. */
@@ -53,8 +55,9 @@ export interface PokecheckRun {
 function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
   const def = findModel(opts.model ?? 'tailcall-poke');
   if (!def) throw new Error(`unknown model ${opts.model}`);
-  const m = def.build({ protocol: opts.protocol, cpus: opts.cpus, options: {} });
-  const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB });
+  const config = { protocol: opts.protocol, cpus: opts.cpus, options: {} };
+  const m = def.build(config);
+  const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, origin: { model: def.name, config } });
   const cpu = process.cpuUsage();
   const out: Omit<PokecheckRun, 'seconds'> = {
     tool: 'pokecheck',

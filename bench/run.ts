@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: tailcall-poke (v5.10, rfc) at N = 2..8, pokecheck with and
- * without symmetry reduction, and SPIN's twin of the model
+ * without symmetry reduction (the latter also on 2 worker threads), and SPIN's twin of the model
  * (bench/spin/tailcall-poke.pml) when `spin` and `gcc` are installed, run
  * side by side A B C A B C in one process (each run a fresh child process).
  *
@@ -24,8 +24,10 @@ import { dirname, resolve } from 'node:path';
 import { runPokecheck, type PokecheckRun } from './pokecheck.js';
 import { runSpin, spinAvailable, SPIN_MAX_CPUS, type SpinResult } from './spin.js';
 
-type Tool = 'pokecheck' | 'pokecheck --no-symmetry' | 'spin';
-const TOOLS: readonly Tool[] = ['pokecheck', 'pokecheck --no-symmetry', 'spin'];
+type Tool = 'pokecheck' | 'pokecheck --no-symmetry' | 'pokecheck --no-symmetry --workers 2' | 'spin';
+const TOOLS: readonly Tool[] = ['pokecheck', 'pokecheck --no-symmetry', 'pokecheck --no-symmetry --workers 2', 'spin'];
+/** Threads of a pokecheck tool. */
+const workersOf = (tool: Tool): number => (tool.endsWith('--workers 2') ? 2 : 1);
 
 /** One run, in the fields the table shows. */
 interface Measured {
@@ -188,7 +190,7 @@ async function main(): Promise<void> {
             cell.tool === 'spin'
               ? fromSpin(await runSpin({ protocol, cpus, memLimitMB: budgetMB * 1.5, timeoutSeconds: budgetS * 1.5 }), load)
               : fromPokecheck(
-                  await runPokecheck({ protocol, cpus, symmetry: cell.tool === 'pokecheck', maxMemoryMB: budgetMB, timeoutSeconds: budgetS * 1.5 }),
+                  await runPokecheck({ protocol, cpus, symmetry: cell.tool === 'pokecheck', workers: workersOf(cell.tool), maxMemoryMB: budgetMB, timeoutSeconds: budgetS * 1.5 }),
                   load,
                 );
           cell.runs.push(m);
@@ -248,8 +250,8 @@ export function report(cells: Cell[]): { table: string; disagreements: string[];
     if (verdicts.size > 1) disagreements.push(`${key.replace('|', ' N=')}: ${[...verdicts].join(' vs ')}`);
   }
   // Raw throughput at the largest N each protocol was explored to without symmetry.
-  const raw = cells.filter((c) => c.tool === 'pokecheck --no-symmetry' && c.runs.length && c.runs.every((r) => r.verdict !== 'incomplete'));
-  const largest = [...new Set(raw.map((c) => c.protocol))].map((p) => raw.filter((c) => c.protocol === p).sort((a, b) => b.cpus - a.cpus)[0]);
+  const raw = cells.filter((c) => c.tool.startsWith('pokecheck --no-symmetry') && c.runs.length && c.runs.every((r) => r.verdict !== 'incomplete'));
+  const largest = [...new Set(raw.map((c) => `${c.protocol}|${c.tool}`))].map((k) => raw.filter((c) => `${c.protocol}|${c.tool}` === k).sort((a, b) => b.cpus - a.cpus)[0]);
   const rate = (c: Cell, pick: (r: Measured) => number | undefined) => mean(c.runs.map((r) => pick(r) ?? 0));
   const throughput = largest.length
     ? 'raw exploration (--no-symmetry), distinct states per second of search: ' +
@@ -257,7 +259,8 @@ export function report(cells: Cell[]): { table: string; disagreements: string[];
         .map((c) => {
           const spin = cells.find((s) => s.tool === 'spin' && s.protocol === c.protocol && s.cpus === c.cpus && s.runs.length);
           const spinRate = spin ? `; SPIN's pan ${(rate(spin, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s` : '';
-          return `${c.protocol} N=${c.cpus} ${(rate(c, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s (${c.runs[0].states.toLocaleString('en')} states in ${rate(c, (r) => r.searchSeconds).toFixed(1)} s${spinRate})`;
+          const threads = workersOf(c.tool) > 1 ? ` on ${workersOf(c.tool)} workers` : '';
+          return `${c.protocol} N=${c.cpus}${threads} ${(rate(c, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s (${c.runs[0].states.toLocaleString('en')} states in ${rate(c, (r) => r.searchSeconds).toFixed(1)} s${spinRate})`;
         })
         .join(', ')
     : 'raw exploration: no complete run';

@@ -21,6 +21,7 @@ const COMMON = {
   'max-states': { type: 'string' },
   'max-memory': { type: 'string' },
   'stop-at-first': { type: 'boolean' },
+  workers: { type: 'string' },
   quiet: { type: 'boolean' },
   all: { type: 'boolean' },
   junit: { type: 'string' },
@@ -31,7 +32,8 @@ const COMMON = {
  * The search's options from the flags. Symmetry reduction is on by default
  * for every model that has it (`--no-symmetry` explores the full product; see
  * docs/performance.md). Progress is drawn on stderr only when both stdout and
- * stderr are terminals and --quiet is not given.
+ * stderr are terminals and --quiet is not given. `--workers N` searches on N
+ * threads (see src/concurrency/parallel/); the default is one.
  */
 export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
   if (flags.symmetry && flags['no-symmetry']) throw new UsageError('--symmetry and --no-symmetry exclude each other');
@@ -42,6 +44,7 @@ export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish():
     maxStates: intFlag(flags, 'max-states', 1),
     maxMemoryMB: intFlag(flags, 'max-memory', 1),
     stopAtFirstViolation: !!flags['stop-at-first'],
+    workers: intFlag(flags, 'workers', 1, 64),
     onProgress: progress ? (p) => progress.update(p) : undefined,
     finish: () => progress?.done(),
   };
@@ -95,8 +98,9 @@ export function checkCommand(args: string[], io: Io): number {
   const model = buildModel(def, protocol, cpus, options);
   const eo = exploreOptions(flags, io);
   if (eo.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
-  const r = runCheck(model, eo);
+  const r = runCheck(model, { ...eo, origin: { model: def.name, config: { protocol, cpus, options } } });
   eo.finish();
+  if ((eo.workers ?? 1) > 1 && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
   for (const line of resultText(r)) io.out(line);
   const json = strFlag(flags, 'json');
   if (json) writeFileSync(json, resultJson(r));
@@ -126,7 +130,8 @@ export function runReferenceChecks(opts: CheckOptions, onResult?: (o: ReferenceO
   const outcomes: ReferenceOutcome[] = [];
   for (const def of MODELS) {
     for (const check of def.reference) {
-      const result = runCheck(def.build({ protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} }), opts);
+      const config = { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} };
+      const result = runCheck(def.build(config), { ...opts, origin: { model: def.name, config } });
       const o = { model: def.name, check, result, ok: matchesExpectation(check, result) };
       outcomes.push(o);
       onResult?.(o);

@@ -19,13 +19,14 @@ const USAGE = `usage: pokecheck <command> [options]
 commands:
   check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--junit FILE] [--sarif FILE]
                 [--no-symmetry] [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
-                [model options]
+                [--workers N] [model options]
                          CPUs are reduced by symmetry where the model allows it;
-                         --no-symmetry explores the full product
-  check --all [--junit FILE] [--sarif FILE]
+                         --no-symmetry explores the full product; --workers N searches
+                         on N threads (same states and verdicts; default 1)
+  check --all [--workers N] [--junit FILE] [--sarif FILE]
                          every model and protocol in its reference configuration
   list                   models, protocols, expected verdicts
-  report [--out DIR] [--no-symmetry]
+  report [--out DIR] [--no-symmetry] [--workers N]
                          run check --all and write the report (default report/):
                          index.html, summary.md, results.json, junit.xml, results.sarif
   graph <model> [--protocol P] [--cpus N] [--kind protocol|lanes|ACTOR] [--property P]

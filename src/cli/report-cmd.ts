@@ -5,7 +5,7 @@ import { exploreOptions, optionsText, runReferenceChecks } from './check-cmd.js'
 import { intFlag, parse, strFlag } from './options.js';
 
 export async function reportCommand(args: string[], io: Io): Promise<number> {
-  const { flags, positionals } = parse(args, { out: { type: 'string' }, quiet: { type: 'boolean' }, symmetry: { type: 'boolean' }, 'no-symmetry': { type: 'boolean' }, 'max-states': { type: 'string' } });
+  const { flags, positionals } = parse(args, { out: { type: 'string' }, quiet: { type: 'boolean' }, symmetry: { type: 'boolean' }, 'no-symmetry': { type: 'boolean' }, 'max-states': { type: 'string' }, workers: { type: 'string' } });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const dir = strFlag(flags, 'out') ?? 'report';
   const eo = exploreOptions(flags, io);
