@@ -8,10 +8,10 @@
  *
  *   expand: each partition expands its next states of the level (until it has
  *           generated ROUND successors), routing each successor to its
- *           owner's outbox;                                      -- barrier --
- *   insert: each partition inserts what is addressed to it, from partition
- *           0's outbox, then 1's, ...; new states join the next level;
- *           it publishes its figures;                             -- barrier --
+ *           owner's outbox, then inserts those it owns itself;  -- barrier --
+ *   insert: each partition inserts what the others found for it, from
+ *           partition 0's outbox, then 1's, ... (its own skipped); new states
+ *           join the next level; it publishes its figures;      -- barrier --
  *   decide: every partition reads the same figures and takes the same
  *           decision: go on, start the next level, or stop.
  *
@@ -142,6 +142,22 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
 
   const out = new Int32Array(sh.cap);
   const view = new Int32Array(w);
+  /** Inserts the `n` successors partition `from` found for this one. */
+  const insertFrom = (from: number, n: number): void => {
+    const box = inboxes[from];
+    // In pieces: a piece's touched slots must still be in cache when it is
+    // looked up. The recent-lookups cache is skipped: `sink` did its work.
+    for (let c = 0; c < n; c += INSERT_PIECE) {
+      const e = Math.min(n, c + INSERT_PIECE);
+      store.insertBatch(box.words.subarray(c * w, e * w), e - c, box.parents.subarray(c, e), box.actions.subarray(c, e), box.hashes.subarray(c, e), out.subarray(c, e), true, false);
+    }
+    for (let j = 0; j < n; j++) {
+      const idx = out[j];
+      if (idx < 0) continue;
+      store.read(idx, view);
+      noteViolations(idx, view);
+    }
+  };
   let i = 0;
   let levelEnd = store.size;
   let depth = 0;
@@ -169,24 +185,11 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
     }
     transitions += generated;
     for (let to = 0; to < P; to++) ctl[outCount(sh, k, to)] = boxN[to];
+    // Its own successors first, before the barrier: the others are still busy.
+    insertFrom(k, boxN[k]);
     barrier(sh);
-    // Insert.
-    for (let from = 0; from < P; from++) {
-      const n = ctl[outCount(sh, from, k)];
-      const box = inboxes[from];
-      // In pieces: a piece's touched slots must still be in cache when it is
-      // looked up. The recent-lookups cache is skipped: `sink` did its work.
-      for (let c = 0; c < n; c += INSERT_PIECE) {
-        const e = Math.min(n, c + INSERT_PIECE);
-        store.insertBatch(box.words.subarray(c * w, e * w), e - c, box.parents.subarray(c, e), box.actions.subarray(c, e), box.hashes.subarray(c, e), out.subarray(c, e), true, false);
-      }
-      for (let j = 0; j < n; j++) {
-        const idx = out[j];
-        if (idx < 0) continue;
-        store.read(idx, view);
-        noteViolations(idx, view);
-      }
-    }
+    // Insert what the others found for this partition, in order of partition.
+    for (let from = 0; from < P; from++) if (from !== k) insertFrom(from, ctl[outCount(sh, from, k)]);
     ctl[field(sh, k, F_SIZE)] = store.size;
     ctl[field(sh, k, F_NEXT)] = i;
     ctl[field(sh, k, F_LEVEL_END)] = levelEnd;
