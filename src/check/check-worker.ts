@@ -4,15 +4,17 @@
  * its partition of the search, and hands its stored states back.
  */
 import { workerData } from 'node:worker_threads';
-import { findModel } from '../../models/index.js';
 import type { WorkerJob } from '../concurrency/parallel/explore-parallel.js';
-import { runPartition } from '../concurrency/parallel/partition.js';
 import { abort, notePosted, SearchAborted } from '../concurrency/parallel/shared.js';
 import type { ModelOrigin } from './result.js';
 
 const job = workerData as WorkerJob;
 const origin = job.source as ModelOrigin;
 try {
+  // Imported here, not above: a module that fails to load must raise the
+  // abort flag too, or the starting thread would wait at the barrier forever.
+  const { findModel } = await import('../../models/index.js');
+  const { runPartition } = await import('../concurrency/parallel/partition.js');
   const def = findModel(origin.model);
   if (!def) throw new Error(`unknown model '${origin.model}'`);
   const m = def.build(origin.config);

@@ -2,6 +2,8 @@
  * Running one check and turning the explorer's figures into the result that
  * every output (stdout, --json, --md, reports) is made from.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { explore, type ExploreOptions, type ExploreResult } from '../concurrency/explorer.js';
 import type { CheckableModel, ModelConfig, SiteView, Verdict } from '../concurrency/model.js';
 import { exploreParallel } from '../concurrency/parallel/explore-parallel.js';
@@ -69,7 +71,10 @@ export interface CheckOptions extends ExploreOptions {
  */
 function workerEntry(): URL {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/src/check/check-worker.js', here) : new URL('./check-worker.js', here);
+  const url = here.endsWith('.ts') ? new URL('../../dist/src/check/check-worker.js', here) : new URL('./check-worker.js', here);
+  // A worker that cannot even start would leave this thread at the barrier.
+  if (!existsSync(url)) throw new Error(`the worker entry ${fileURLToPath(url)} is missing: run npm run build`);
+  return url;
 }
 
 function search(m: CheckableModel, opts: CheckOptions): ExploreResult {
