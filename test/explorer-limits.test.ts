@@ -12,6 +12,8 @@ import type { Io } from '../src/cli/io.js';
 import { progressLine, progressPrinter, rateText } from '../src/cli/progress.js';
 import { buildTailcallPoke } from '../models/tailcall-poke.js';
 import { explore } from '../src/concurrency/explorer.js';
+import { runCheck } from '../src/check/result.js';
+import { summaryLine } from '../src/check/format.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -70,6 +72,33 @@ describe('--max-states and --max-memory', () => {
   it('a limit that is not a whole number is bad input (exit 2)', async () => {
     expect((await run('check', 'tailcall-poke', '--max-states', 'lots')).code).toBe(2);
     expect((await run('check', 'tailcall-poke', '--max-memory', '0')).code).toBe(2);
+  });
+
+  it('--store js and --store wasm: the same search; any other --store is bad input (exit 2, one line)', async () => {
+    const js = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'js');
+    const wasm = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'wasm');
+    expect(js.code).toBe(0);
+    expect(wasm.code).toBe(0);
+    const counts = (l: string) => l.replace(/, [0-9.]+ s.*/, '');
+    expect(counts(js.out[0])).toBe(counts(wasm.out[0]));
+    expect(js.out[0]).toMatch(/HOLDS .*; 65424 states, 308869 transitions/);
+    const bad = await run('check', 'tailcall-poke', '--store', 'rocks');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toEqual([expect.stringMatching(/--store must be wasm or js, got 'rocks'/)]);
+  });
+
+  it('a WebAssembly visited set that would pass its capacity stops the search first: store-full, incomplete, nothing holds', () => {
+    const m = buildTailcallPoke({ protocol: 'rfc', cpus: 5, options: {} });
+    const r = explore(m.system, { symmetry: false, storeCapacityBytes: 16 * 2 ** 20 });
+    expect(r.complete).toBe(false);
+    expect(r.limit).toBe('store-full');
+    expect(r.storeBytes).toBeLessThanOrEqual(16 * 2 ** 20);
+    expect(r.states).toBeLessThan(2_204_269);
+    const c = runCheck(m, { symmetry: false, storeCapacityBytes: 16 * 2 ** 20 });
+    expect(c.verdict).toBe('incomplete');
+    expect(c.properties.filter((p) => p.status === 'holds')).toEqual([]);
+    expect(c.properties.some((p) => p.status === 'incomplete')).toBe(true);
+    expect(summaryLine(c)).toMatch(/INCOMPLETE .*stopped: the visited set reached its 4 GiB WebAssembly memory \(--store js has no such cap\), search incomplete$/);
   });
 
   it('the explorer itself: complete only without a limit', () => {

@@ -73,6 +73,22 @@ describe('parallel search: limits and errors', () => {
     expect(r.out[0]).toMatch(/2 workers/);
   });
 
+  it('stops when the WebAssembly visited set of a partition would pass its capacity: store-full, incomplete', () => {
+    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: {} } };
+    const r = check(origin, { symmetry: false, workers: 2, storeCapacityBytes: 8 * 2 ** 20 });
+    expect(r.workers).toBe(2);
+    expect(r.verdict).toBe('incomplete');
+    expect(r.limit).toBe('store-full');
+    expect(r.states).toBeLessThan(2_204_269);
+  });
+
+  it('--store js and --store wasm split the same search alike', () => {
+    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'bypass-first', cpus: 3, options: {} } };
+    const js = check(origin, { symmetry: false, workers: 2, store: 'js' });
+    const wasm = check(origin, { symmetry: false, workers: 2, store: 'wasm' });
+    expect(resultText({ ...wasm, seconds: js.seconds })).toEqual(resultText(js));
+  });
+
   it('reports a worker that cannot build its model, instead of waiting for it', () => {
     const good = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: {} });
     const origin: ModelOrigin = { model: 'no-such-model', config: { protocol: 'v5.10', cpus: 2, options: {} } };

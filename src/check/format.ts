@@ -4,7 +4,7 @@ import type { CheckResult, Counterexample } from './result.js';
 
 export function summaryLine(r: CheckResult): string {
   const props = r.properties.map((p) => `${p.id} ${p.status}`).join(', ');
-  const limit = r.limit ? `; stopped by --${r.limit}, search incomplete` : '';
+  const limit = r.limit === 'store-full' ? '; stopped: the visited set reached its 4 GiB WebAssembly memory (--store js has no such cap), search incomplete' : r.limit ? `; stopped by --${r.limit}, search incomplete` : '';
   const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.workers > 1 ? `, ${r.workers} workers` : '');
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`);
   const cfg = config.length ? ` [${config.join(' ')}]` : '';

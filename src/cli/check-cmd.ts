@@ -22,6 +22,7 @@ const COMMON = {
   'max-memory': { type: 'string' },
   'stop-at-first': { type: 'boolean' },
   workers: { type: 'string' },
+  store: { type: 'string' },
   quiet: { type: 'boolean' },
   all: { type: 'boolean' },
   junit: { type: 'string' },
@@ -33,18 +34,23 @@ const COMMON = {
  * for every model that has it (`--no-symmetry` explores the full product; see
  * docs/performance.md). Progress is drawn on stderr only when both stdout and
  * stderr are terminals and --quiet is not given. `--workers N` searches on N
- * threads (see src/concurrency/parallel/); the default is one.
+ * threads (see src/concurrency/parallel/); the default is one. `--store js`
+ * keeps the visited set in TypeScript arrays instead of WebAssembly memory:
+ * slower, but not capped at 4 GiB (see src/concurrency/visited-set.ts).
  */
 export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
   if (flags.symmetry && flags['no-symmetry']) throw new UsageError('--symmetry and --no-symmetry exclude each other');
   const quiet = !!flags.quiet || !io.interactive || (io === processIo && !process.stdout.isTTY);
   const progress = quiet ? null : progressPrinter((s) => process.stderr.write(s));
+  const store = flags.store ?? 'wasm';
+  if (store !== 'wasm' && store !== 'js') throw new UsageError(`--store must be wasm or js, got '${store}'`);
   return {
     symmetry: flags['no-symmetry'] ? false : flags.symmetry ? true : 'auto',
     maxStates: intFlag(flags, 'max-states', 1),
     maxMemoryMB: intFlag(flags, 'max-memory', 1),
     stopAtFirstViolation: !!flags['stop-at-first'],
     workers: intFlag(flags, 'workers', 1, 64),
+    store,
     onProgress: progress ? (p) => progress.update(p) : undefined,
     finish: () => progress?.done(),
   };

@@ -13,8 +13,10 @@
  * of a one-at-a-time search. Performance notes: docs/performance.md.
  */
 import type { StoredPaths } from './paths.js';
-import { StateStore } from './state-store.js';
+import { createVisitedSet, type StoreKind, type VisitedSet } from './visited-set.js';
 import type { TransitionSystem } from './system.js';
+
+export type SearchLimit = 'max-states' | 'max-memory' | 'store-full';
 
 export interface ExploreOptions {
   /**
@@ -26,6 +28,10 @@ export interface ExploreOptions {
   maxStates?: number;
   /** Stop with `limit: 'max-memory'` before the store's arrays would grow past this many MiB. */
   maxMemoryMB?: number;
+  /** The visited set: 'wasm' (default, faster, at most 4 GiB) or 'js' (see visited-set.ts). */
+  store?: StoreKind;
+  /** Caps the 'wasm' visited set below 4 GiB (then the search stops with limit 'store-full'). */
+  storeCapacityBytes?: number;
   /** Stop at the first violation of any property instead of looking for every one. */
   stopAtFirstViolation?: boolean;
   /** Called about every `progressEveryMs` with the search's figures. */
@@ -47,8 +53,11 @@ export interface ExploreResult<S extends StoredPaths = StoredPaths> {
   complete: boolean;
   /** True iff the search stopped because the violations it was asked to find were found. */
   stoppedOnViolation: boolean;
-  /** Which limit cut the search short, if any. */
-  limit: 'max-states' | 'max-memory' | null;
+  /**
+   * Which limit cut the search short, if any: --max-states, --max-memory, or
+   * 'store-full' (the visited set's own capacity, 4 GiB for the WebAssembly one).
+   */
+  limit: SearchLimit | null;
   states: number;
   transitions: number;
   /** Largest breadth-first depth reached. */
@@ -68,13 +77,13 @@ export interface ExploreResult<S extends StoredPaths = StoredPaths> {
 /** Successors gathered before they are inserted together (see the batch loop in `explore`). */
 const BATCH = 1024;
 
-export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult<StateStore> {
+export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): ExploreResult<VisitedSet> {
   const t0 = performance.now();
   const w = sys.width;
   if (opts.symmetry === true && !sys.canonicalize) throw new Error('this model has no symmetry reduction');
   const symmetry = opts.symmetry === 'auto' ? !!sys.canonicalize : !!opts.symmetry;
   const canon = symmetry ? (st: Int32Array): void => sys.canonicalize!(st) : null;
-  const store = new StateStore(w);
+  const store = createVisitedSet(w, opts.store, opts.storeCapacityBytes);
   const nprops = sys.properties.length;
   const firstViolation = new Array<number>(nprops).fill(-1);
   let checkedMask = 0;
@@ -180,10 +189,15 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
     }
     const bytes = store.bytes;
     if (bytes > peakBytes) peakBytes = bytes;
-    // The memory limit is applied before the store grows past it: the next
-    // batch adds at most `cap` states.
-    if (bytes > maxBytes || (store.headroom < cap && store.bytesAfterGrowth > maxBytes)) {
+    // The memory limits are applied before the store grows past them: the
+    // next batch adds at most `cap` states.
+    const after = store.bytesFor(cap);
+    if (bytes > maxBytes || after > maxBytes) {
       limit = 'max-memory';
+      break;
+    }
+    if (after > store.capacityBytes) {
+      limit = 'store-full';
       break;
     }
     if (opts.onProgress) {

@@ -21,8 +21,8 @@
  *   and replaying (see trace.ts); states are never copied into objects.
  *
  * The table is kept at most 80% full; each array doubles when full.
- * `bytesAfterGrowth` lets a caller stop before an allocation would pass a
- * memory budget instead of after.
+ * `bytesFor` lets a caller stop before an allocation would pass a memory
+ * budget instead of after.
  *
  * Speed: a probe of a table of hundreds of megabytes is a cache miss and a
  * TLB miss, and that, not the model, is most of a search's time. insertBatch
@@ -30,14 +30,18 @@
  * could throw the loads in flight away, so that the processor waits for many
  * misses at once; see docs/performance.md.
  */
+import type { VisitedSet } from './visited-set.js';
+
 const MAX_LOAD = 0.8;
 /** Slots past the last home slot, for runs that would otherwise wrap around. */
 const SPARE = 1024;
 /** Entries - 1 of the recent-lookups cache (4096 entries: it stays in the processor's L2 cache). */
 const RECENT_MASK = (1 << 12) - 1;
 
-export class StateStore {
+export class StateStore implements VisitedSet {
   readonly width: number;
+  /** Typed arrays grow as long as the machine has memory. */
+  readonly capacityBytes = Infinity;
   private words: Int32Array;
   private parentOf: Int32Array;
   private actionOf: Int32Array;
@@ -88,17 +92,15 @@ export class StateStore {
     return this.words.byteLength + this.parentOf.byteLength + this.actionOf.byteLength + this.table.byteLength + this.recent.byteLength + this.miss.byteLength;
   }
 
-  /** How many more states fit before some array must grow. */
-  get headroom(): number {
-    return Math.min(this.parentOf.length, this.maxCount) - this.count;
-  }
-
-  /** What `bytes` will be once the next growth (of whichever array fills first) has happened. */
-  get bytesAfterGrowth(): number {
-    const storeFull = this.parentOf.length - this.count;
-    const tableFull = this.maxCount - this.count;
-    if (storeFull <= tableFull) return this.bytes + this.words.byteLength + this.parentOf.byteLength + this.actionOf.byteLength;
-    return this.bytes + this.table.byteLength;
+  /** What `bytes` will be once the arrays have grown (if they must) to take `extra` more states. */
+  bytesFor(extra: number): number {
+    const need = this.count + extra;
+    let cap = this.parentOf.length;
+    let slots = this.slots;
+    while (cap < need) cap *= 2;
+    while (Math.floor(slots * MAX_LOAD) < need) slots *= 2;
+    if (cap === this.parentOf.length && slots === this.slots) return this.bytes;
+    return cap * (this.width + 2) * 4 + (slots + SPARE) * 8 + this.recent.byteLength + this.miss.byteLength;
   }
 
   /**

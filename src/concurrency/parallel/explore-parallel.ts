@@ -43,6 +43,8 @@ export function exploreParallel(sys: TransitionSystem, workers: number, source: 
     maxStates: opts.maxStates ?? Infinity,
     maxBytes: opts.maxMemoryMB !== undefined ? opts.maxMemoryMB * 1024 * 1024 : Infinity,
     stopAtFirstViolation: !!opts.stopAtFirstViolation,
+    store: opts.store ?? 'wasm',
+    storeCapacityBytes: opts.storeCapacityBytes,
   };
   const ports: MessagePort[] = [];
   for (let k = 1; k < P; k++) {

@@ -21,12 +21,15 @@
  * is at the smallest depth (a shortest counterexample). State, transition and
  * depth counts equal those of the one-thread search.
  */
-import { hashWords, StateStore } from '../state-store.js';
+import type { SearchLimit } from '../explorer.js';
+import { hashWords } from '../state-store.js';
 import type { TransitionSystem } from '../system.js';
+import { createVisitedSet, type StoreKind, type VisitedSet } from '../visited-set.js';
 import {
   barrier,
   bigField,
   B_BYTES,
+  B_FULL,
   B_PROJECTED,
   B_TRANSITIONS,
   field,
@@ -47,15 +50,17 @@ export interface PartitionOptions {
   maxStates: number;
   maxBytes: number;
   stopAtFirstViolation: boolean;
+  store: StoreKind;
+  storeCapacityBytes?: number;
 }
 
 /** How the search ended; every partition reaches the same one. */
 export interface PartitionOutcome {
   complete: boolean;
   stoppedOnViolation: boolean;
-  limit: 'max-states' | 'max-memory' | null;
+  limit: SearchLimit | null;
   depth: number;
-  store: StateStore;
+  store: VisitedSet;
 }
 
 /** Figures of the whole search after a round, as every partition sees them. */
@@ -67,7 +72,7 @@ export interface RoundFigures {
   bytes: number;
 }
 
-/** Successors inserted per StateStore.insertBatch call. */
+/** Successors inserted per VisitedSet.insertBatch call. */
 const INSERT_PIECE = 1024;
 /** Entries - 1 of the cache of recently sent successors (see `sink`). */
 const SENT_MASK = (1 << 12) - 1;
@@ -77,7 +82,7 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
   const w = sys.width;
   const ctl = sh.ctl;
   const big = sh.big;
-  const store = new StateStore(w);
+  const store = createVisitedSet(w, opts.store, opts.storeCapacityBytes);
   const canon = opts.symmetry ? (s: Int32Array): void => sys.canonicalize!(s) : null;
   let checkedMask = 0;
   sys.properties.forEach((p, i) => {
@@ -196,7 +201,9 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
     ctl[field(sh, k, F_FOUND)] = foundMask;
     big[bigField(k, B_TRANSITIONS)] = transitions;
     big[bigField(k, B_BYTES)] = store.bytes;
-    big[bigField(k, B_PROJECTED)] = store.headroom < sh.cap * P ? store.bytesAfterGrowth : store.bytes;
+    const mine = store.bytesFor(sh.cap * P);
+    big[bigField(k, B_PROJECTED)] = mine;
+    big[bigField(k, B_FULL)] = mine > store.capacityBytes ? 1 : 0;
     barrier(sh);
     // Decide, from figures every partition reads alike.
     let states = 0;
@@ -204,6 +211,7 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
     let levelDone = true;
     let grew = false;
     let projected = 0;
+    let full = false;
     let bytes = 0;
     let allTransitions = 0;
     let queue = 0;
@@ -216,6 +224,7 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
       if (nx < ctl[field(sh, p, F_LEVEL_END)]) levelDone = false;
       if (size > nx) grew = true;
       projected += big[bigField(p, B_PROJECTED)];
+      if (big[bigField(p, B_FULL)]) full = true;
       bytes += big[bigField(p, B_BYTES)];
       allTransitions += big[bigField(p, B_TRANSITIONS)];
     }
@@ -225,6 +234,8 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
       outcome = { complete: false, stoppedOnViolation: false, limit: 'max-states' };
     } else if (projected > opts.maxBytes) {
       outcome = { complete: false, stoppedOnViolation: false, limit: 'max-memory' };
+    } else if (full) {
+      outcome = { complete: false, stoppedOnViolation: false, limit: 'store-full' };
     } else if (levelDone) {
       if (!grew) outcome = { complete: true, stoppedOnViolation: false, limit: null };
       else {

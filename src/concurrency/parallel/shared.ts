@@ -36,9 +36,11 @@ export const F_VIOLATION = 4;
 /** Per-partition fields of `big`. */
 export const B_TRANSITIONS = 0;
 export const B_BYTES = 1;
-/** Bytes once the store's next growth has happened, if that growth may come in the next round. */
+/** Bytes once the store has grown to take the next round's states. */
 export const B_PROJECTED = 2;
-const B_FIELDS = 3;
+/** 1 if that growth would pass the store's own capacity (VisitedSet.capacityBytes). */
+export const B_FULL = 3;
+const B_FIELDS = 4;
 
 export interface SharedSearch {
   readonly partitions: number;
