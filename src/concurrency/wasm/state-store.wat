@@ -207,17 +207,22 @@
           (if (i32.ge_u (local.get $end) (global.get $last)) (then (return (local.get $p))))
           (if (i32.gt_u (local.get $end) (local.get $h))
             (then
-              (memory.copy
-                (i32.add (local.get $slot) (i32.const 8))
-                (local.get $slot)
-                (i32.shl (i32.sub (local.get $end) (local.get $h)) (i32.const 3)))))
+              ;; Slots h..end-1 move up one, from the top (runs are short:
+              ;; a loop beats memory.copy, which V8 compiles to a call).
+              (local.set $k (i32.add (global.get $table) (i32.shl (local.get $end) (i32.const 3))))
+              (loop $shift
+                (i64.store (local.get $k) (i64.load (i32.sub (local.get $k) (i32.const 8))))
+                (local.set $k (i32.sub (local.get $k) (i32.const 8)))
+                (br_if $shift (i32.gt_u (local.get $k) (local.get $slot))))))
           (local.set $idx (global.get $count))
           (i32.store (local.get $slot) (i32.add (local.get $idx) (i32.const 1)))
           (i32.store offset=4 (local.get $slot) (local.get $u))
-          (memory.copy
-            (i32.add (global.get $words) (i32.mul (local.get $idx) (local.get $bytes)))
-            (local.get $at)
-            (local.get $bytes))
+          (local.set $stored (i32.add (global.get $words) (i32.mul (local.get $idx) (local.get $bytes))))
+          (local.set $k (i32.const 0))
+          (loop $word
+            (i32.store (i32.add (local.get $stored) (local.get $k)) (i32.load (i32.add (local.get $at) (local.get $k))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br_if $word (i32.lt_u (local.get $k) (local.get $bytes))))
           (i32.store (i32.add (global.get $parentOf) (i32.shl (local.get $idx) (i32.const 2)))
             (i32.load (i32.add (global.get $parents) (i32.shl (local.get $j) (i32.const 2)))))
           (i32.store (i32.add (global.get $actionOf) (i32.shl (local.get $idx) (i32.const 2)))
@@ -232,7 +237,11 @@
             (i32.store (local.get $base)
               (select (i32.sub (i32.const 0) (local.get $r)) (i32.add (local.get $r) (i32.const 1))
                 (i32.lt_s (local.get $r) (i32.const 0))))
-            (memory.copy (i32.add (local.get $base) (i32.const 4)) (local.get $at) (local.get $bytes))))
+            (local.set $k (i32.const 0))
+            (loop $word
+              (i32.store offset=4 (i32.add (local.get $base) (local.get $k)) (i32.load (i32.add (local.get $at) (local.get $k))))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $word (i32.lt_u (local.get $k) (local.get $bytes))))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $next)))
     (i32.const -1))
