@@ -62,7 +62,7 @@ export class WasmStateStore implements VisitedSet {
   private readonly out: number;
   private readonly miss: number;
   private readonly recent: number;
-  /** End of the fixed part (batch arrays and recent-lookups cache): the stored states start here. */
+  /** Where the stored arrays start: after the fixed part (batch arrays and recent-lookups cache). */
   private readonly fixedEnd: number;
   private layout: Layout;
   /** States the store arrays have room for. */
@@ -72,7 +72,13 @@ export class WasmStateStore implements VisitedSet {
   private shift: number;
   private maxCount: number;
 
-  constructor(width: number, initialCapacity = 1 << 12, capacityBytes = MAX_MEMORY) {
+  /**
+   * `capacityBytes` caps the memory below 4 GiB. `storedFrom` (for tests)
+   * places the stored arrays at least this high in memory, so that offsets
+   * past 2 GiB can be exercised without filling 2 GiB (untouched pages of a
+   * WebAssembly memory cost no RAM).
+   */
+  constructor(width: number, initialCapacity = 1 << 12, capacityBytes = MAX_MEMORY, storedFrom = 0) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`state width must be a positive integer, got ${width}`);
     this.width = width;
     this.capacityBytes = Math.min(capacityBytes, MAX_MEMORY);
@@ -99,7 +105,7 @@ export class WasmStateStore implements VisitedSet {
     at += CHUNK * 4;
     this.recent = at;
     at += RECENT * (width + 1) * 4;
-    this.fixedEnd = at;
+    this.fixedEnd = Math.max(at, Math.ceil(storedFrom / 8) * 8);
     this.layout = this.place(cap, this.slots);
     this.growMemory(this.layout.end);
     this.mem = new Int32Array(this.x.memory.buffer);
@@ -162,10 +168,10 @@ export class WasmStateStore implements VisitedSet {
       while (this.size + len > this.cap) this.growStore();
       while (this.size + len > this.maxCount) this.rehash();
       let mem = this.mem;
-      mem.set(src.subarray(c * w, e * w), this.src >> 2);
-      mem.set(parents.subarray(c, e), this.parents >> 2);
-      mem.set(actions.subarray(c, e), this.actions >> 2);
-      if (hashed) mem.set(hashes.subarray(c, e), this.hashes >> 2);
+      mem.set(src.subarray(c * w, e * w), this.src / 4);
+      mem.set(parents.subarray(c, e), this.parents / 4);
+      mem.set(actions.subarray(c, e), this.actions / 4);
+      if (hashed) mem.set(hashes.subarray(c, e), this.hashes / 4);
       let r = this.x.batch(len, hashed ? 1 : 0, recentCache ? 1 : 0);
       while (r >= 0) {
         // A run reached the table's last slot: double the table, go on from there.
@@ -173,19 +179,19 @@ export class WasmStateStore implements VisitedSet {
         r = this.x.lookup(r);
       }
       mem = this.mem;
-      out.set(mem.subarray(this.out >> 2, (this.out >> 2) + len), c);
-      if (!hashed) hashes.set(mem.subarray(this.hashes >> 2, (this.hashes >> 2) + len), c);
+      out.set(mem.subarray(this.out / 4, this.out / 4 + len), c);
+      if (!hashed) hashes.set(mem.subarray(this.hashes / 4, this.hashes / 4 + len), c);
     }
   }
 
   find(src: Int32Array, offset = 0): number {
     // A lookup that must not insert: done here, on the table.
-    this.mem.set(src.subarray(offset, offset + this.width), this.src >> 2);
+    this.mem.set(src.subarray(offset, offset + this.width), this.src / 4);
     const u = this.x.hash(this.src) >>> 0;
     const mem = this.mem;
     const w = this.width;
-    const T = this.layout.table >> 2;
-    const W = this.layout.words >> 2;
+    const T = this.layout.table / 4;
+    const W = this.layout.words / 4;
     for (let h = u >>> this.shift; ; h++) {
       const id = mem[T + 2 * h];
       if (id === 0) return -1;
@@ -201,16 +207,16 @@ export class WasmStateStore implements VisitedSet {
   read(idx: number, out: Int32Array, offset = 0): void {
     const w = this.width;
     const mem = this.mem;
-    const at = (this.layout.words >> 2) + idx * w;
+    const at = this.layout.words / 4 + idx * w;
     for (let k = 0; k < w; k++) out[offset + k] = mem[at + k];
   }
 
   parent(idx: number): number {
-    return this.mem[(this.layout.parentOf >> 2) + idx];
+    return this.mem[this.layout.parentOf / 4 + idx];
   }
 
   action(idx: number): number {
-    return this.mem[(this.layout.actionOf >> 2) + idx];
+    return this.mem[this.layout.actionOf / 4 + idx];
   }
 
   /** Copies of the stored states, parents and actions (`size` long). */
@@ -219,9 +225,9 @@ export class WasmStateStore implements VisitedSet {
     const L = this.layout;
     const mem = this.mem;
     return {
-      words: mem.slice(L.words >> 2, (L.words >> 2) + n * this.width),
-      parents: mem.slice(L.parentOf >> 2, (L.parentOf >> 2) + n),
-      actions: mem.slice(L.actionOf >> 2, (L.actionOf >> 2) + n),
+      words: mem.slice(L.words / 4, L.words / 4 + n * this.width),
+      parents: mem.slice(L.parentOf / 4, L.parentOf / 4 + n),
+      actions: mem.slice(L.actionOf / 4, L.actionOf / 4 + n),
     };
   }
 
@@ -231,7 +237,7 @@ export class WasmStateStore implements VisitedSet {
     const next = this.place(this.cap * 2, this.slots);
     this.growMemory(next.end);
     const mem = this.mem;
-    const q = (b: number): number => b >> 2;
+    const q = (b: number): number => b / 4;
     // Highest first, so that nothing is overwritten before it has moved.
     mem.copyWithin(q(next.table), q(old.table), q(old.end));
     mem.copyWithin(q(next.actionOf), q(old.actionOf), q(old.actionOf) + this.cap);
@@ -247,7 +253,7 @@ export class WasmStateStore implements VisitedSet {
    * front to back over a copy of it places every state: see StateStore.rehash.
    */
   private rehash(): void {
-    const oldTable = this.mem.slice(this.layout.table >> 2, this.layout.end >> 2);
+    const oldTable = this.mem.slice(this.layout.table / 4, this.layout.end / 4);
     const oldEnd = this.slots + SPARE;
     for (let grow = 1; ; grow++) {
       const slots = this.slots << grow;
@@ -255,8 +261,8 @@ export class WasmStateStore implements VisitedSet {
       const layout = this.place(this.cap, slots);
       this.growMemory(layout.end);
       const mem = this.mem;
-      const T = layout.table >> 2;
-      mem.fill(0, T, layout.end >> 2);
+      const T = layout.table / 4;
+      mem.fill(0, T, layout.end / 4);
       const last = slots + SPARE - 1;
       let next = 0;
       for (let p = 0; p < oldEnd && next < last; p++) {
