@@ -20,6 +20,8 @@ export interface PokecheckOptions {
   symmetry: boolean;
   /** --workers (threads searching); default 1. */
   workers?: number;
+  /** --pipeline (one thread expands, the other stores). */
+  pipeline?: boolean;
   /** --max-memory for the visited set (MB). */
   maxMemoryMB?: number;
   /** Node's --max-old-space-size is not needed (states live in typed arrays); this kills the child after so long. */
@@ -57,7 +59,7 @@ function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
   if (!def) throw new Error(`unknown model ${opts.model}`);
   const config = { protocol: opts.protocol, cpus: opts.cpus, options: {} };
   const m = def.build(config);
-  const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, origin: { model: def.name, config } });
+  const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, pipeline: opts.pipeline, origin: { model: def.name, config } });
   const cpu = process.cpuUsage();
   const out: Omit<PokecheckRun, 'seconds'> = {
     tool: 'pokecheck',
@@ -76,7 +78,7 @@ function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
     storeMB: r.memoryMB,
     limit: r.limit,
   };
-  if (r.limit) out.incompleteReason = `--max-memory ${opts.maxMemoryMB} reached`;
+  if (r.limit) out.incompleteReason = r.limit === 'store-full' ? 'the 4 GiB WebAssembly visited set is full' : `--${r.limit} ${r.limit === 'max-memory' ? opts.maxMemoryMB : ''} reached`;
   return out;
 }
 

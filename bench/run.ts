@@ -24,10 +24,11 @@ import { dirname, resolve } from 'node:path';
 import { runPokecheck, type PokecheckRun } from './pokecheck.js';
 import { runSpin, spinAvailable, SPIN_MAX_CPUS, type SpinResult } from './spin.js';
 
-type Tool = 'pokecheck' | 'pokecheck --no-symmetry' | 'pokecheck --no-symmetry --workers 2' | 'spin';
-const TOOLS: readonly Tool[] = ['pokecheck', 'pokecheck --no-symmetry', 'pokecheck --no-symmetry --workers 2', 'spin'];
+type Tool = 'pokecheck' | 'pokecheck --no-symmetry' | 'pokecheck --no-symmetry --workers 2' | 'pokecheck --no-symmetry --pipeline' | 'spin';
+const TOOLS: readonly Tool[] = ['pokecheck', 'pokecheck --no-symmetry', 'pokecheck --no-symmetry --workers 2', 'pokecheck --no-symmetry --pipeline', 'spin'];
 /** Threads of a pokecheck tool. */
 const workersOf = (tool: Tool): number => (tool.endsWith('--workers 2') ? 2 : 1);
+const pipelined = (tool: Tool): boolean => tool.endsWith('--pipeline');
 
 /** One run, in the fields the table shows. */
 interface Measured {
@@ -190,7 +191,7 @@ async function main(): Promise<void> {
             cell.tool === 'spin'
               ? fromSpin(await runSpin({ protocol, cpus, memLimitMB: budgetMB * 1.5, timeoutSeconds: budgetS * 1.5 }), load)
               : fromPokecheck(
-                  await runPokecheck({ protocol, cpus, symmetry: cell.tool === 'pokecheck', workers: workersOf(cell.tool), maxMemoryMB: budgetMB, timeoutSeconds: budgetS * 1.5 }),
+                  await runPokecheck({ protocol, cpus, symmetry: cell.tool === 'pokecheck', workers: workersOf(cell.tool), pipeline: pipelined(cell.tool), maxMemoryMB: budgetMB, timeoutSeconds: budgetS * 1.5 }),
                   load,
                 );
           cell.runs.push(m);
@@ -259,7 +260,7 @@ export function report(cells: Cell[]): { table: string; disagreements: string[];
         .map((c) => {
           const spin = cells.find((s) => s.tool === 'spin' && s.protocol === c.protocol && s.cpus === c.cpus && s.runs.length);
           const spinRate = spin ? `; SPIN's pan ${(rate(spin, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s` : '';
-          const threads = workersOf(c.tool) > 1 ? ` on ${workersOf(c.tool)} workers` : '';
+          const threads = workersOf(c.tool) > 1 ? ` on ${workersOf(c.tool)} workers` : pipelined(c.tool) ? ' pipelined on 2 threads' : '';
           return `${c.protocol} N=${c.cpus}${threads} ${(rate(c, (r) => r.statesPerSecond) / 1e6).toFixed(2)} M/s (${c.runs[0].states.toLocaleString('en')} states in ${rate(c, (r) => r.searchSeconds).toFixed(1)} s${spinRate})`;
         })
         .join(', ')

@@ -14,10 +14,12 @@ const outPath = path.join(root, 'src/concurrency/wasm/state-store-bytes.ts');
 
 export async function assemble() {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat('state-store.wat', fs.readFileSync(watPath, 'utf8'), { bulk_memory: true });
+  const mod = wabt.parseWat('state-store.wat', fs.readFileSync(watPath, 'utf8'), { threads: true });
   try {
-    mod.validate();
-    return Buffer.from(mod.toBinary({}).buffer);
+    const bytes = Buffer.from(mod.toBinary({}).buffer);
+    // wabt's own validator rejects shared memories whatever its features; V8 is the judge here.
+    if (!WebAssembly.validate(bytes)) throw new Error('state-store.wat does not assemble to a valid module');
+    return bytes;
   } finally {
     mod.destroy();
   }

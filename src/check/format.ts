@@ -5,7 +5,7 @@ import type { CheckResult, Counterexample } from './result.js';
 export function summaryLine(r: CheckResult): string {
   const props = r.properties.map((p) => `${p.id} ${p.status}`).join(', ');
   const limit = r.limit === 'store-full' ? '; stopped: the visited set reached its 4 GiB WebAssembly memory (--store js has no such cap), search incomplete' : r.limit ? `; stopped by --${r.limit}, search incomplete` : '';
-  const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.workers > 1 ? `, ${r.workers} workers` : '');
+  const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.pipelined ? ', pipelined on 2 threads' : r.workers > 1 ? `, ${r.workers} workers` : '');
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`);
   const cfg = config.length ? ` [${config.join(' ')}]` : '';
   return `${r.model} --protocol ${r.protocol} --cpus ${r.cpus}${cfg}: ${r.verdict.toUpperCase()} (${props}); ${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${sym}${limit}`;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { explore, type ExploreOptions, type ExploreResult } from '../concurrency/explorer.js';
 import type { CheckableModel, ModelConfig, SiteView, Verdict } from '../concurrency/model.js';
+import { explorePipeline } from '../concurrency/pipeline/explore-pipeline.js';
 import { exploreParallel } from '../concurrency/parallel/explore-parallel.js';
 import { pathTo, replay } from '../concurrency/trace.js';
 
@@ -41,7 +42,9 @@ export interface CheckResult {
   symmetry: boolean;
   /** Threads that searched. */
   workers: number;
-  /** Why the search stopped early, when it did ('max-states' | 'max-memory'). */
+  /** True if they were pipelined (one expands, the other stores) rather than partitioned. */
+  pipelined: boolean;
+  /** Why the search stopped early, when it did ('max-states' | 'max-memory' | 'store-full'). */
   limit: string | null;
   memoryMB: number;
   /** The shortest counterexample found (for the first violated property in breadth-first order). */
@@ -62,6 +65,12 @@ export interface CheckOptions extends ExploreOptions {
    * used only for systems that allow it (TransitionSystem.parallel).
    */
   workers?: number;
+  /**
+   * Search on two threads, pipelined: a worker expands, this thread stores
+   * (src/concurrency/pipeline/). Needs `origin`; used only for systems that
+   * allow it (TransitionSystem.parallel). Excludes `workers` > 1.
+   */
+  pipeline?: boolean;
   origin?: ModelOrigin;
 }
 
@@ -69,9 +78,9 @@ export interface CheckOptions extends ExploreOptions {
  * The worker entry, compiled: under the test runner this module is the
  * TypeScript source, and a worker thread can only run the build's JavaScript.
  */
-function workerEntry(): URL {
+function workerEntry(name = 'check-worker'): URL {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/src/check/check-worker.js', here) : new URL('./check-worker.js', here);
+  const url = here.endsWith('.ts') ? new URL(`../../dist/src/check/${name}.js`, here) : new URL(`./${name}.js`, here);
   // A worker that cannot even start would leave this thread at the barrier.
   if (!existsSync(url)) throw new Error(`the worker entry ${fileURLToPath(url)} is missing: run npm run build`);
   return url;
@@ -79,6 +88,11 @@ function workerEntry(): URL {
 
 function search(m: CheckableModel, opts: CheckOptions): ExploreResult {
   const workers = opts.workers ?? 1;
+  if (opts.pipeline && workers > 1) throw new Error('a search is either pipelined or split over workers, not both');
+  if (opts.pipeline && m.system.parallel) {
+    if (!opts.origin) throw new Error('a pipelined check needs the origin of the model (name and configuration)');
+    return explorePipeline(m.system, { worker: workerEntry('expand-worker'), data: opts.origin }, opts);
+  }
   if (workers <= 1 || !m.system.parallel) return explore(m.system, opts);
   if (!opts.origin) throw new Error('a parallel check needs the origin of the model (name and configuration)');
   return exploreParallel(m.system, workers, { worker: workerEntry(), data: opts.origin }, opts);
@@ -107,7 +121,7 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     .map((p, i) => ({ p, idx: r.firstViolation[i], i }))
     .filter((x) => x.idx >= 0)
     .map((x) => ({ ...x, len: pathTo(r.store, x.idx).length }))
-    .sort((a, b) => a.len - b.len || (r.workers > 1 ? a.i - b.i : a.idx - b.idx));
+    .sort((a, b) => a.len - b.len || (r.workers > 1 && !r.pipelined ? a.i - b.i : a.idx - b.idx));
   const counterexamples = found.map(({ p, idx }): Counterexample => {
     const t = replay(sys, r.store, idx, r.symmetry);
     const last = t.steps.length ? t.steps[t.steps.length - 1].after : t.initial;
@@ -133,6 +147,7 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     seconds: r.seconds,
     symmetry: r.symmetry,
     workers: r.workers,
+    pipelined: !!r.pipelined,
     limit: r.limit,
     memoryMB: Math.round((r.storeBytes / (1024 * 1024)) * 10) / 10,
     counterexample: counterexamples[0] ?? null,

@@ -23,6 +23,7 @@ const COMMON = {
   'stop-at-first': { type: 'boolean' },
   workers: { type: 'string' },
   store: { type: 'string' },
+  pipeline: { type: 'boolean' },
   quiet: { type: 'boolean' },
   all: { type: 'boolean' },
   junit: { type: 'string' },
@@ -37,6 +38,8 @@ const COMMON = {
  * threads (see src/concurrency/parallel/); the default is one. `--store js`
  * keeps the visited set in TypeScript arrays instead of WebAssembly memory:
  * slower, but not capped at 4 GiB (see src/concurrency/visited-set.ts).
+ * `--pipeline` searches on two threads, one expanding while the other stores
+ * (src/concurrency/pipeline/).
  */
 export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
   if (flags.symmetry && flags['no-symmetry']) throw new UsageError('--symmetry and --no-symmetry exclude each other');
@@ -44,12 +47,16 @@ export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish():
   const progress = quiet ? null : progressPrinter((s) => process.stderr.write(s));
   const store = flags.store ?? 'wasm';
   if (store !== 'wasm' && store !== 'js') throw new UsageError(`--store must be wasm or js, got '${store}'`);
+  const workers = intFlag(flags, 'workers', 1, 64);
+  if (flags.pipeline && (workers ?? 1) > 1) throw new UsageError('--pipeline and --workers exclude each other');
+  if (flags.pipeline && store === 'js') throw new UsageError('--pipeline keeps its states in WebAssembly memory: not with --store js');
   return {
     symmetry: flags['no-symmetry'] ? false : flags.symmetry ? true : 'auto',
     maxStates: intFlag(flags, 'max-states', 1),
     maxMemoryMB: intFlag(flags, 'max-memory', 1),
     stopAtFirstViolation: !!flags['stop-at-first'],
-    workers: intFlag(flags, 'workers', 1, 64),
+    workers,
+    pipeline: !!flags.pipeline,
     store,
     onProgress: progress ? (p) => progress.update(p) : undefined,
     finish: () => progress?.done(),
@@ -106,7 +113,7 @@ export function checkCommand(args: string[], io: Io): number {
   if (eo.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
   const r = runCheck(model, { ...eo, origin: { model: def.name, config: { protocol, cpus, options } } });
   eo.finish();
-  if ((eo.workers ?? 1) > 1 && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
+  if (((eo.workers ?? 1) > 1 || eo.pipeline) && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
   for (const line of resultText(r)) io.out(line);
   const json = strFlag(flags, 'json');
   if (json) writeFileSync(json, resultJson(r));

@@ -68,8 +68,10 @@ export interface ExploreResult<S extends StoredPaths = StoredPaths> {
   /** Per property (same order as system.properties): index of the first violating state, or -1. */
   firstViolation: number[];
   symmetry: boolean;
-  /** Threads that searched (1 here; see parallel/explore-parallel.ts). */
+  /** Threads that searched (1 here; see parallel/explore-parallel.ts, pipeline/explore-pipeline.ts). */
   workers: number;
+  /** True for a pipelined search (one thread expands, the other stores; pipeline/). */
+  pipelined?: boolean;
   /** The stored states with their parents: what counterexamples are rebuilt from. */
   store: S;
 }

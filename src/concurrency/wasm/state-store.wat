@@ -16,7 +16,9 @@
 ;;   words    the stored states, back to back        parentOf, actionOf
 ;;   table    (slots + SPARE) slots of 8 bytes: index + 1 (0 = empty), hash
 (module
-  (memory (export "memory") 1)
+;; Shared, so that a pipelined search's expanding thread can read the stored
+;; states where they are (explore-pipeline.ts); at most 65536 pages (4 GiB).
+  (memory (export "memory") 1 65536 shared)
   (global $w (mut i32) (i32.const 0))
   (global $src (mut i32) (i32.const 0))
   (global $hashes (mut i32) (i32.const 0))
@@ -80,12 +82,14 @@
     (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
     (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
 
-  ;; Steps 1 and 2 of insertBatch, then step 3 (`lookup` from 0). Returns what `lookup` returns.
-  (func (export "batch") (param $n i32) (param $hashed i32) (param $useRecent i32) (result i32)
+  ;; Step 1 of insertBatch: hash the n states of the batch (unless
+  ;; $hashed: `hashes` holds them); with $useRecent, answer those found in the
+  ;; recent-lookups cache; list the rest in `miss`, and return how many.
+  ;; $remember (with $useRecent): also enter each of the rest in the cache.
+  (func $scan (param $n i32) (param $hashed i32) (param $useRecent i32) (param $remember i32) (result i32)
     (local $j i32) (local $m i32) (local $h i32) (local $at i32) (local $base i32) (local $hit i32)
-    (local $p i32) (local $acc i32) (local $bytes i32) (local $k i32) (local $x i32) (local $d i32)
+    (local $bytes i32) (local $k i32) (local $x i32) (local $d i32)
     (local.set $bytes (i32.shl (global.get $w) (i32.const 2)))
-    (global.set $useRecent (local.get $useRecent))
     ;; 1. Hash; answer from the recent-lookups cache where it can; list the rest in `miss`.
     (block $done1
       (loop $next1
@@ -130,10 +134,32 @@
             (local.set $hit (i32.eqz (local.get $d)))
             (i32.store (i32.add (global.get $out) (i32.shl (local.get $j) (i32.const 2)))
               (select (i32.sub (i32.const 0) (i32.load (local.get $base))) (i32.const 0) (local.get $hit)))))
+        (if (i32.and (local.get $remember) (i32.eqz (local.get $hit)))
+          (then
+            ;; Remember it (a sieve's entries only need to be marked in use).
+            (i32.store (local.get $base) (i32.const 1))
+            (local.set $k (i32.const 0))
+            (loop $word
+              (i32.store offset=4 (i32.add (local.get $base) (local.get $k)) (i32.load (i32.add (local.get $at) (local.get $k))))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $word (i32.lt_u (local.get $k) (local.get $bytes))))))
         (i32.store (i32.add (global.get $miss) (i32.shl (local.get $m) (i32.const 2))) (local.get $j))
         (local.set $m (i32.add (local.get $m) (i32.eqz (local.get $hit))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $next1)))
+    (local.get $m))
+
+  ;; A sieve of successors (wasm/sieve.ts): of the n states in `src`, list in
+  ;; `miss` those not among the recent ones, and remember them; `hashes` gets
+  ;; every hash. Returns how many are listed. A sieve's instance has no table.
+  (func (export "sieve") (param $n i32) (result i32)
+    (call $scan (local.get $n) (i32.const 0) (i32.const 1) (i32.const 1)))
+
+  ;; Steps 1 and 2 of insertBatch, then step 3 (`lookup` from 0). Returns what `lookup` returns.
+  (func (export "batch") (param $n i32) (param $hashed i32) (param $useRecent i32) (result i32)
+    (local $m i32) (local $p i32) (local $acc i32)
+    (global.set $useRecent (local.get $useRecent))
+    (local.set $m (call $scan (local.get $n) (local.get $hashed) (local.get $useRecent) (i32.const 0)))
     (global.set $m (local.get $m))
     ;; 2. Touch the home slots of the rest: independent loads, overlapped.
     (block $done2

@@ -20,7 +20,7 @@ import type { VisitedSet } from '../visited-set.js';
 import { wasmModule } from './module.js';
 
 /** Largest batch handed to the WebAssembly side at once (longer ones are split, in order). */
-const CHUNK = 4096;
+export const CHUNK = 4096;
 /** Entries of the recent-lookups cache (fixed in state-store.wat). */
 const RECENT = 4096;
 const MAX_LOAD = 0.8;
@@ -29,13 +29,36 @@ const PAGE = 65536;
 /** 4 GiB: the most a 32-bit WebAssembly memory can hold. */
 const MAX_MEMORY = 65536 * PAGE;
 
-interface Exports {
+/**
+ * Byte offsets of the fixed part of memory (see state-store.wat): the batch
+ * arrays, `CHUNK` long, then the recent-lookups cache; the stored states
+ * start at `end`.
+ */
+export function fixedLayout(width: number) {
+  let at = 0;
+  const take = (bytes: number): number => {
+    const here = at;
+    at += bytes;
+    return here;
+  };
+  const src = take(CHUNK * width * 4);
+  const hashes = take(CHUNK * 4);
+  const parents = take(CHUNK * 4);
+  const actions = take(CHUNK * 4);
+  const out = take(CHUNK * 4);
+  const miss = take(CHUNK * 4);
+  const recent = take(RECENT * (width + 1) * 4);
+  return { src, hashes, parents, actions, out, miss, recent, end: at };
+}
+
+export interface Exports {
   memory: WebAssembly.Memory;
   configure(...args: number[]): void;
   setCount(c: number): void;
   getCount(): number;
   batch(n: number, hashed: number, recent: number): number;
   lookup(p: number): number;
+  sieve(n: number): number;
   hash(at: number): number;
 }
 
@@ -89,23 +112,15 @@ export class WasmStateStore implements VisitedSet {
     this.slots = cap * 2;
     this.shift = 32 - Math.log2(this.slots);
     this.maxCount = Math.floor(this.slots * MAX_LOAD);
-    // Fixed part: the batch arrays, then the recent-lookups cache.
-    let at = 0;
-    this.src = at;
-    at += CHUNK * width * 4;
-    this.hashes = at;
-    at += CHUNK * 4;
-    this.parents = at;
-    at += CHUNK * 4;
-    this.actions = at;
-    at += CHUNK * 4;
-    this.out = at;
-    at += CHUNK * 4;
-    this.miss = at;
-    at += CHUNK * 4;
-    this.recent = at;
-    at += RECENT * (width + 1) * 4;
-    this.fixedEnd = Math.max(at, Math.ceil(storedFrom / 8) * 8);
+    const f = fixedLayout(width);
+    this.src = f.src;
+    this.hashes = f.hashes;
+    this.parents = f.parents;
+    this.actions = f.actions;
+    this.out = f.out;
+    this.miss = f.miss;
+    this.recent = f.recent;
+    this.fixedEnd = Math.max(f.end, Math.ceil(storedFrom / 8) * 8);
     this.layout = this.place(cap, this.slots);
     this.growMemory(this.layout.end);
     this.mem = new Int32Array(this.x.memory.buffer);
@@ -138,6 +153,16 @@ export class WasmStateStore implements VisitedSet {
 
   get size(): number {
     return this.x.getCount();
+  }
+
+  /**
+   * Where another thread can read the stored states: the memory (shared) and
+   * the byte offset of state 0; state i is `width` Int32 words at offset +
+   * 4 * i * width. That region only ever grows (growth moves the arrays above
+   * it), so a state once stored stays where it is.
+   */
+  get sharedWords(): { memory: WebAssembly.Memory; offset: number } {
+    return { memory: this.x.memory, offset: this.fixedEnd };
   }
 
   /** Bytes of WebAssembly memory this store holds. */
