@@ -19,11 +19,13 @@ const USAGE = `usage: pokecheck <command> [options]
 commands:
   check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--junit FILE] [--sarif FILE]
                 [--no-symmetry] [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
-                [--workers N] [--store wasm|js] [model options]
+                [--workers N | --pipeline] [--store wasm|js] [model options]
                          CPUs are reduced by symmetry where the model allows it;
                          --no-symmetry explores the full product; --workers N searches
-                         on N threads (same states and verdicts; default 1); --store js
-                         keeps visited states in JS arrays (slower; no 4 GiB cap)
+                         on N threads (same states and verdicts; default 1); --pipeline
+                         on 2: one expands while the other stores (the same search as
+                         one thread); --store js keeps visited states in JS arrays
+                         (slower; no 4 GiB cap)
   check --all [--workers N] [--junit FILE] [--sarif FILE]
                          every model and protocol in its reference configuration
   list                   models, protocols, expected verdicts
