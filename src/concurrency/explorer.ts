@@ -13,6 +13,7 @@
  * of a one-at-a-time search. Performance notes: docs/performance.md.
  */
 import type { StoredPaths } from './paths.js';
+import { FirstViolations, limitReached } from './search-stop.js';
 import { createVisitedSet, type StoreKind, type VisitedSet } from './visited-set.js';
 import type { TransitionSystem } from './system.js';
 
@@ -86,28 +87,14 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
   const symmetry = opts.symmetry === 'auto' ? !!sys.canonicalize : !!opts.symmetry;
   const canon = symmetry ? (st: Int32Array): void => sys.canonicalize!(st) : null;
   const store = createVisitedSet(w, opts.store, opts.storeCapacityBytes);
-  const nprops = sys.properties.length;
-  const firstViolation = new Array<number>(nprops).fill(-1);
-  let checkedMask = 0;
-  sys.properties.forEach((p, i) => {
-    if (p.checked) checkedMask |= 1 << i;
-  });
-  let foundMask = 0;
+  const violations = new FirstViolations(sys, !!opts.stopAtFirstViolation);
 
   const cur = new Int32Array(w);
   const next = new Int32Array(w);
   sys.initial(cur);
   if (canon) canon(cur);
   store.insert(cur, 0, -1, -1);
-  const noteViolations = (idx: number, st: Int32Array): void => {
-    const v = sys.violations(st) & ~foundMask;
-    if (v === 0) return;
-    for (let i = 0; i < nprops; i++) {
-      if (v & (1 << i)) firstViolation[i] = idx;
-    }
-    foundMask |= v;
-  };
-  noteViolations(0, cur);
+  violations.note(0, cur);
 
   const maxStates = opts.maxStates ?? Infinity;
   const maxBytes = opts.maxMemoryMB !== undefined ? opts.maxMemoryMB * 1024 * 1024 : Infinity;
@@ -119,8 +106,7 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
   let limit: ExploreResult['limit'] = null;
   let peakBytes = store.bytes;
   let current = 0;
-  let done = (foundMask & checkedMask) === checkedMask && checkedMask !== 0;
-  if (opts.stopAtFirstViolation && (foundMask & checkedMask) !== 0) done = true;
+  let done = violations.enough;
 
   // Successors are gathered in batches (of the successors of consecutive
   // states of one breadth-first level), then inserted in the order they were
@@ -177,31 +163,17 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
       if (idx < 0) continue;
       const at = j * w;
       for (let k = 0; k < w; k++) view[k] = succ[at + k];
-      noteViolations(idx, view);
+      violations.note(idx, view);
     }
-    if (foundMask & checkedMask) {
-      if (opts.stopAtFirstViolation || (foundMask & checkedMask) === checkedMask) {
-        done = true;
-        break;
-      }
-    }
-    if (store.size > maxStates) {
-      limit = 'max-states';
+    if (violations.enough) {
+      done = true;
       break;
     }
     const bytes = store.bytes;
     if (bytes > peakBytes) peakBytes = bytes;
-    // The memory limits are applied before the store grows past them: the
-    // next batch adds at most `cap` states.
-    const after = store.bytesFor(cap);
-    if (bytes > maxBytes || after > maxBytes) {
-      limit = 'max-memory';
-      break;
-    }
-    if (after > store.capacityBytes) {
-      limit = 'store-full';
-      break;
-    }
+    // The next batch adds at most `cap` states.
+    limit = limitReached(store, cap, maxStates, maxBytes);
+    if (limit) break;
     if (opts.onProgress) {
       const now = performance.now();
       if (now - lastProgress >= progressEvery) {
@@ -227,7 +199,7 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
     depth,
     seconds: (performance.now() - t0) / 1000,
     storeBytes: peakBytes,
-    firstViolation,
+    firstViolation: violations.first,
     symmetry,
     workers: 1,
     store,

@@ -26,6 +26,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { ExploreOptions, ExploreResult, SearchLimit } from '../explorer.js';
 import type { SystemSource } from '../parallel/explore-parallel.js';
 import type { TransitionSystem } from '../system.js';
+import { FirstViolations, limitReached } from '../search-stop.js';
 import type { VisitedSet } from '../visited-set.js';
 import { WasmStateStore } from '../wasm/wasm-state-store.js';
 import type { ExpanderJob } from './expander.js';
@@ -45,33 +46,20 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
   const symmetry = opts.symmetry === 'auto' ? !!sys.canonicalize : !!opts.symmetry;
   const w = sys.width;
   const store = new WasmStateStore(w, undefined, opts.storeCapacityBytes);
-  const nprops = sys.properties.length;
-  const firstViolation = new Array<number>(nprops).fill(-1);
-  let checkedMask = 0;
-  sys.properties.forEach((p, i) => {
-    if (p.checked) checkedMask |= 1 << i;
-  });
-  let foundMask = 0;
-  const noteViolations = (idx: number, st: Int32Array): void => {
-    const v = sys.violations(st) & ~foundMask;
-    if (v === 0) return;
-    for (let i = 0; i < nprops; i++) if (v & (1 << i)) firstViolation[i] = idx;
-    foundMask |= v;
-  };
-  const enough = (): boolean => (foundMask & checkedMask) !== 0 && (!!opts.stopAtFirstViolation || (foundMask & checkedMask) === checkedMask);
+  const violations = new FirstViolations(sys, !!opts.stopAtFirstViolation);
 
   const cur = new Int32Array(w);
   sys.initial(cur);
   if (symmetry) sys.canonicalize!(cur);
   store.insert(cur, 0, -1, -1);
-  noteViolations(0, cur);
+  violations.note(0, cur);
 
   const ring = createRing(w);
   const maxStates = opts.maxStates ?? Infinity;
   const maxBytes = opts.maxMemoryMB !== undefined ? opts.maxMemoryMB * 1024 * 1024 : Infinity;
   let transitions = 0;
   let limit: SearchLimit | null = null;
-  let done = enough();
+  let done = violations.enough;
   let complete = false;
   let peakBytes = store.bytes;
   let expanded = 0; // states expanded, as of the last batch stored
@@ -119,11 +107,11 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
         const idx = out[j];
         if (idx < 0) continue;
         store.read(idx, view);
-        noteViolations(idx, view);
+        violations.note(idx, view);
       }
       const size = store.size;
       post(ring, C_SIZE, size);
-      if (enough()) {
+      if (violations.enough) {
         done = true;
         break;
       }
@@ -131,22 +119,11 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
         complete = true; // every stored state is expanded, and nothing is in flight
         break;
       }
-      if (size > maxStates) {
-        limit = 'max-states';
-        break;
-      }
       const bytes = store.bytes;
       if (bytes > peakBytes) peakBytes = bytes;
       // The next SLOTS batches (in flight or not) add at most SLOTS * SLOT_CAP states.
-      const after = store.bytesFor(SLOTS * SLOT_CAP);
-      if (bytes > maxBytes || after > maxBytes) {
-        limit = 'max-memory';
-        break;
-      }
-      if (after > store.capacityBytes) {
-        limit = 'store-full';
-        break;
-      }
+      limit = limitReached(store, SLOTS * SLOT_CAP, maxStates, maxBytes);
+      if (limit) break;
       if (opts.onProgress) {
         const now = performance.now();
         if (now - lastProgress >= (opts.progressEveryMs ?? 500)) {
@@ -171,7 +148,7 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
     depth: depthOf(Math.max(expanded - 1, 0)),
     seconds: (performance.now() - t0) / 1000,
     storeBytes: peakBytes,
-    firstViolation,
+    firstViolation: violations.first,
     symmetry,
     workers: 2,
     pipelined: true,
