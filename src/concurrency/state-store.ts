@@ -25,10 +25,12 @@
  * budget instead of after.
  *
  * Speed: a probe of a table of hundreds of megabytes is a cache miss and a
- * TLB miss, and that, not the model, is most of a search's time. insertBatch
- * therefore issues a batch's loads first, in tight loops with no branch that
- * could throw the loads in flight away, so that the processor waits for many
- * misses at once; see docs/performance.md.
+ * TLB miss. insertBatch therefore issues a batch's loads first, in tight
+ * loops with no branch that could throw the loads in flight away, so that the
+ * processor waits for many misses at once. What then remains is mostly V8's
+ * own cost for this code, which is why the default visited set runs the same
+ * algorithm in WebAssembly (wasm/, 0.6x the time); this class is the
+ * reference it is tested against and `--store js`. See docs/performance.md.
  */
 import type { VisitedSet } from './visited-set.js';
 
