@@ -78,7 +78,7 @@ function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
     storeMB: r.memoryMB,
     limit: r.limit,
   };
-  if (r.limit) out.incompleteReason = r.limit === 'store-full' ? 'the 4 GiB WebAssembly visited set is full' : `--${r.limit} ${r.limit === 'max-memory' ? opts.maxMemoryMB : ''} reached`;
+  if (r.limit) out.incompleteReason = r.limit === 'store-full' ? 'the 4 GiB WebAssembly visited set is full' : `--max-memory ${opts.maxMemoryMB} reached`;
   return out;
 }
 

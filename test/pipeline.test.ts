@@ -83,6 +83,16 @@ describe('pipelined search: limits and errors', () => {
     expect(r.out[0]).toMatch(/INCOMPLETE .*pipelined on 2 threads; stopped by --max-states/);
   });
 
+  it('--max-memory: INCOMPLETE, exit 3, stopped before the visited set grew past the budget', async () => {
+    const r = await cli('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-memory', '2');
+    expect(r.code).toBe(3);
+    expect(r.out[0]).toMatch(/INCOMPLETE .*stopped by --max-memory/);
+    const c = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: {} } }, { symmetry: false, pipeline: true, maxMemoryMB: 2 });
+    expect(c.limit).toBe('max-memory');
+    expect(c.memoryMB).toBeLessThanOrEqual(2);
+    expect(c.states).toBeLessThan(174_187);
+  });
+
   it('the visited set at its capacity: store-full, incomplete', () => {
     const r = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: {} } }, { symmetry: false, pipeline: true, storeCapacityBytes: 16 * 2 ** 20 });
     expect(r.verdict).toBe('incomplete');

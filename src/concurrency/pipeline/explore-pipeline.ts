@@ -121,8 +121,8 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
       }
       const bytes = store.bytes;
       if (bytes > peakBytes) peakBytes = bytes;
-      // The next SLOTS batches (in flight or not) add at most SLOTS * SLOT_CAP states.
-      limit = limitReached(store, SLOTS * SLOT_CAP, maxStates, maxBytes);
+      // Only the next batch is inserted before this check comes again: at most SLOT_CAP states.
+      limit = limitReached(store, SLOT_CAP, maxStates, maxBytes);
       if (limit) break;
       if (opts.onProgress) {
         const now = performance.now();
