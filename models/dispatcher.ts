@@ -58,7 +58,7 @@ import { dispatcherCpuEvents, dispatcherCpuMachine } from '../src/dispatcher/cpu
 import { decodeInsn, disasm } from '../src/jit/decode.js';
 import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/dispatcher.js';
 import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86.js';
-import { TARGET_ADDRESSES } from './tailcall-poke.js';
+import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */
 export const DISPATCHER_IMAGE = 0xffffffffc0001000n;

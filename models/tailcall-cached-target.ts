@@ -59,7 +59,7 @@ import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/tailc
 import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { TARGET_ADDRESSES } from './tailcall-poke.js';
+import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
 export const STATIC_CALLER_IP = 0xffffffffc0000b40n;

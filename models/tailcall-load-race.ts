@@ -56,7 +56,7 @@ import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { scratchPoke, SITES, tailcallConfig, updaterTables } from './tailcall-common.js';
-import { tailcallPokeWorld } from './tailcall-poke.js';
+import { tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
 const PROTOCOL_NAMES = ['v5.10', 'v6.7'];

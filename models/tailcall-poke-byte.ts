@@ -52,7 +52,7 @@ import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod } from '../src/poke/text_poke_bp.js';
 import { executorTables, scratchPoke, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, updaterTables } from './tailcall-common.js';
-import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-poke.js';
+import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
 /** P1-P4 of the instruction level, then P5 (a function: tailcall-poke.ts imports this module). */
