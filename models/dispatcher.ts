@@ -55,9 +55,9 @@ import {
   type DispatcherStepMeta,
 } from '../src/dispatcher/bpf_dispatcher.js';
 import { dispatcherCpuEvents, dispatcherCpuMachine } from '../src/dispatcher/cpu.js';
-import { decodeInsn, disasm } from '../src/jit/decode.js';
-import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/dispatcher.js';
-import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86.js';
+import { decodeInsn, disasm } from '../src/jit/x86/decode.js';
+import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/x86/dispatcher.js';
+import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { TARGET_ADDRESSES } from './tailcall-poke.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */

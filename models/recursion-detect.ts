@@ -44,7 +44,7 @@ import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefi
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { CONTEXT_EVENTS, recursionContextMachine } from '../src/recursion/context-machine.js';
 import { RECURSION_SCHEMES, bitOf, byteOf, withByte, type RecursionInsn } from '../src/recursion/schemes.js';
-import { hexBytes } from '../src/jit/x86.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 import { sortRecords } from '../src/concurrency/records.js';
 
 export const RECURSION_PROPERTIES: readonly PropertySpec[] = [

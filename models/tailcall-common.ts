@@ -10,8 +10,8 @@ import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js'
 import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, ScriptError, parseScript, scriptPrograms, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import type { BpfJitPokeDescriptor } from '../src/jit/tailcall.js';
-import { X86_PATCH_SIZE } from '../src/jit/x86.js';
+import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import { X86_PATCH_SIZE } from '../src/jit/x86/x86.js';
 import { TextMemory, type BpfKallsyms } from '../src/poke/text.js';
 
 export const SITES: readonly string[] = ['tailcall_bypass', 'tailcall_target'];

@@ -45,9 +45,9 @@ import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefi
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { RAX, RBP, RDI, RSP, X86Machine, type Decoded, type X86State } from '../src/exec/x86-interp.js';
 import { DEFAULT_GRAPH, GraphError, jitGraph, parseGraph, TAIL_CALL_MAP, type JittedGraph } from '../src/hierarchy/program.js';
-import { disasm } from '../src/jit/decode.js';
-import { bpf_tail_call_direct_fixup, type BpfJitPokeDescriptor } from '../src/jit/tailcall.js';
-import { hexAddr, hexBytes } from '../src/jit/x86.js';
+import { disasm } from '../src/jit/x86/decode.js';
+import { bpf_tail_call_direct_fixup, type BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { BpfKallsyms, TextFault, TextMemory } from '../src/poke/text.js';
 
 export const HIERARCHY_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [

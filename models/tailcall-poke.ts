@@ -29,9 +29,9 @@ import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.j
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, POKE_RETURNS, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import { jit_tail_caller, type JitImage } from '../src/jit/caller.js';
-import { decodeInsn, DecodeError } from '../src/jit/decode.js';
-import { X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86.js';
+import { jit_tail_caller, type JitImage } from '../src/jit/x86/caller.js';
+import { decodeInsn, DecodeError } from '../src/jit/x86/decode.js';
+import { X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';

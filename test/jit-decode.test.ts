@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeInsn, disasm } from '../src/jit/decode.js';
-import { loadFixture } from '../src/jit/fixture.js';
-import * as x86 from '../src/jit/x86.js';
+import { DecodeError, decodeInsn, disasm } from '../src/jit/x86/decode.js';
+import { loadFixture } from '../src/jit/oracle/fixture.js';
+import * as x86 from '../src/jit/x86/x86.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/oracle/linux-6.1.0-56-amd64/default');
 const bytesOf = (h: string) => h.split(' ').map((b) => parseInt(b, 16));

@@ -28,8 +28,8 @@
  * `memcpy` is the broken alternative: the bytes written one by one over live
  * text, no int3, no sync.
  */
-import { decodeInsn, type Insn } from '../jit/decode.js';
-import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../jit/x86.js';
+import { decodeInsn, type Insn } from '../jit/x86/decode.js';
+import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../jit/x86/x86.js';
 import type { TextMemory } from './text.js';
 
 export const INT3_INSN_OPCODE = 0xcc;

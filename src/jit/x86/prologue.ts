@@ -2,11 +2,11 @@
  * Prologue, epilogue and callee-saved registers of the x86-64 BPF JIT, for
  * the three tail-call layouts (kernel-poke-facts.md §0.2, §1.2, §1.6):
  *
- * - E1 (5.5): nop5; push rbp; mov rbp,rsp; sub rsp,S; push rbx,r13,r14,r15;
+ * - v5.5 (profile 5.5): nop5; push rbp; mov rbp,rsp; sub rsp,S; push rbx,r13,r14,r15;
  *   push $0 (the counter). 25 bytes, all skipped by a tail call.
- * - E2 (6.1): [endbr]; nop5; xor eax,eax | nop2; push rbp; mov rbp,rsp;
+ * - v5.10-6.11 (profile 6.1): [endbr]; nop5; xor eax,eax | nop2; push rbp; mov rbp,rsp;
  *   [endbr]; [sub rsp,S]; [push rax]; then the used callee-saved registers.
- * - E3 (6.12): [endbr]; nop5; xor rax,rax | nop3; push rbp; mov rbp,rsp;
+ * - v6.12+ (profile 6.12): [endbr]; nop5; xor rax,rax | nop3; push rbp; mov rbp,rsp;
  *   [endbr]; [sub rsp,S]; [tail_call_cnt_ptr block]; callee-saved registers.
  */
 import { type JitEnv, makeEnv, reloc, symbol } from './env.js';
@@ -38,7 +38,7 @@ export function pop_callee_regs(regs: readonly CalleeReg[]): number[] {
     .flatMap((r) => emit_pop(r));
 }
 
-/** The E3 prologue's tail-call block (`emit_prologue_tail_call`). */
+/** The v6.12+ prologue's tail-call block (`emit_prologue_tail_call`). */
 function emit_prologue_tail_call(is_subprog: boolean, max: number): number[] {
   if (is_subprog) return [0x50, 0x50]; // push rax (tcc_ptr) twice
   // cmp rax, MAX; ja +6; push rax; mov rax, rsp; jmp +1; push rax; push rax
@@ -48,7 +48,7 @@ function emit_prologue_tail_call(is_subprog: boolean, max: number): number[] {
 /**
  * `emit_prologue`. Arguments as in the kernel (6.1); the layout comes from
  * `env.cfg.profile` (default 6.1). The callee-saved pushes are separate
- * (`push_callee_regs`), except in E1 where the prologue always saves all four.
+ * (`push_callee_regs`), except in v5.5 where the prologue always saves all four.
  */
 export function emit_prologue(
   stack_depth: number,
@@ -61,7 +61,7 @@ export function emit_prologue(
   const p = env.cfg.profile;
   const endbr = p.ibt ? [...ENDBR64] : [];
   const sub = (always: boolean) => (always || stack_depth ? emit_sub_rsp_imm32(round_up8(stack_depth)) : []);
-  if (p.layout === 'E1') {
+  if (p.layout === 'v5.5') {
     const b = [...NOP5, 0x55, 0x48, 0x89, 0xe5, ...sub(true), 0x53, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57];
     if (!ebpf_from_cbpf) b.push(0x6a, 0x00); // push $0: tail_call_cnt
     return b;
@@ -69,12 +69,12 @@ export function emit_prologue(
   const b = [...endbr, ...NOP5];
   if (!ebpf_from_cbpf) {
     const main = tail_call_reachable && !is_subprog;
-    if (p.layout === 'E2') b.push(...(main ? [0x31, 0xc0] : NOP2));
+    if (p.layout === 'v5.10-6.11') b.push(...(main ? [0x31, 0xc0] : NOP2));
     else b.push(...(main ? [0x48, 0x31, 0xc0] : NOP3));
   }
   b.push(0x55, 0x48, 0x89, 0xe5, ...endbr, ...sub(false));
   if (tail_call_reachable) {
-    if (p.layout === 'E2') b.push(0x50);
+    if (p.layout === 'v5.10-6.11') b.push(0x50);
     else b.push(...emit_prologue_tail_call(is_subprog, p.max_tail_call_cnt));
   }
   return b;
@@ -84,7 +84,7 @@ export function emit_prologue(
 export function emit_return(ip: bigint, env: JitEnv): number[] {
   const cfg = env.cfg;
   if (cfg.return_kind === 'thunk') {
-    if (cfg.profile.layout === 'E1') throw new RangeError('profile 5.5 has no return thunk');
+    if (cfg.profile.layout === 'v5.5') throw new RangeError('profile 5.5 has no return thunk');
     reloc(env, { kind: 'rel32', sym: 'return_thunk', addend: 0n, at: ip, field: 1 });
     return emit_jump(ip, symbol(env, 'return_thunk'));
   }
@@ -93,12 +93,12 @@ export function emit_return(ip: bigint, env: JitEnv): number[] {
 
 /**
  * The code of the first BPF_EXIT (`emit_epilogue` here; inline in do_jit):
- * E1 drops the counter slot and pops all four callee-saved registers; E2/E3
+ * v5.5 drops the counter slot and pops all four callee-saved registers; later layouts
  * pop the used ones. Then `leave` and `emit_return`. `ip` is where it starts.
  */
 export function emit_epilogue(regs: readonly CalleeReg[], ebpf_from_cbpf: boolean, ip: bigint, env: JitEnv): number[] {
   const b: number[] = [];
-  if (env.cfg.profile.layout === 'E1') {
+  if (env.cfg.profile.layout === 'v5.5') {
     if (!ebpf_from_cbpf) b.push(0x5b); // pop rbx: get rid of tail_call_cnt
     b.push(...pop_callee_regs(CALLEE_REGS_ORDER));
   } else {
