@@ -1,7 +1,7 @@
 /**
  * The decoder against objdump's own listings of the real images (the .dis
  * files beside each oracle fixture), plus encoders against the byte values of
- * kernel-poke-facts.md and bad input.
+ * docs/kernel-facts.md and bad input.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -79,7 +79,7 @@ describe('decodeInsn', () => {
   });
 });
 
-describe('encoders (bytes from kernel-poke-facts.md §1.1, §1.2, §1.4)', () => {
+describe('encoders (bytes from docs/kernel-facts.md §1.1, §1.2, §1.4)', () => {
   it('constants', () => {
     expect(x86.X86_PATCH_SIZE).toBe(5);
     expect([...x86.NOP5]).toEqual(bytesOf('0f 1f 44 00 00'));

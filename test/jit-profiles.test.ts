@@ -1,6 +1,6 @@
 /**
  * The layouts no real capture covers (5.5, 6.12, IBT) and the mitigation
- * variants, against the byte tables of kernel-poke-facts.md (§1.2 prologues,
+ * variants, against the byte tables of docs/kernel-facts.md (§1.2 prologues,
  * §1.3 IBT, §1.4 direct, §1.5 indirect; example struct offsets 0x24/0xd0/0x30).
  */
 import { describe, expect, it } from 'vitest';

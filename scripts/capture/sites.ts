@@ -4,7 +4,7 @@
  * patchable 5-byte slots. This reads what the kernel emitted; it does not
  * emit anything.
  *
- * Recognised layouts (docs: kernel-poke-facts §0.2, §1.4, §1.5), with or
+ * Recognised layouts (docs/kernel-facts.md §0.2, §1.4, §1.5), with or
  * without IBT, with retpoline / lfence / plain indirect jumps:
  * - "v5.10-6.11": the counter is a dword in the `push rax` slot,
  *   loaded, compared, incremented and stored before the bypass;

@@ -1,5 +1,5 @@
 /**
- * arm64 text poking (kernel-poke-facts.md section 5): `bpf_arch_text_poke`
+ * arm64 text poking (docs/kernel-facts.md section 5): `bpf_arch_text_poke`
  * of arch/arm64/net/bpf_jit_comp.c and `aarch64_insn_patch_text_nosync` of
  * arch/arm64/kernel/patching.c.
  *

@@ -1,5 +1,5 @@
 /**
- * The actors of the arm64-poke model (kernel-poke-facts.md section 5), as
+ * The actors of the arm64-poke model (docs/kernel-facts.md section 5), as
  * xstate machines compiled by `compileMachine`:
  *
  * - a CPU that keeps calling one BPF program: it runs `bti c; mov x9, x30`,

@@ -2,7 +2,7 @@
  * `text_poke_bp` (arch/x86/kernel/alternative.c; `smp_text_poke_single`
  * since 9586ae48e785, v6.16): how the kernel rewrites a live multi-byte
  * instruction so that no CPU ever executes a mix of old and new bytes
- * (kernel-poke-facts.md section 4).
+ * (docs/kernel-facts.md section 4).
  *
  * `text_poke_bp(addr, opcode, len, emulate)` = `__smp_text_poke_batch_add`
  * + `smp_text_poke_batch_finish`, whose steps are, for one entry:

@@ -1,7 +1,7 @@
 /**
  * The A64 instruction words that arm64 pokes into live BPF text
  * (arch/arm64/kernel/insn.c, arch/arm64/net/bpf_jit_comp.c;
- * kernel-poke-facts.md section 5): `nop`, `b`, `bl`, and the rest of the
+ * docs/kernel-facts.md section 5): `nop`, `b`, `bl`, and the rest of the
  * `aarch64_insn_hotpatch_safe` list, encoded and decoded.
  *
  * A64 instructions are always 4 bytes, 4-byte aligned and little-endian

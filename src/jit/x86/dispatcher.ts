@@ -1,6 +1,6 @@
 /**
  * The x86-64 BPF dispatcher image (arch/x86/net/bpf_jit_comp.c:
- * `arch_prepare_bpf_dispatcher`, `emit_bpf_dispatcher`; kernel-poke-facts.md
+ * `arch_prepare_bpf_dispatcher`, `emit_bpf_dispatcher`; docs/kernel-facts.md
  * section 6): a binary search over the sorted `bpf_func` addresses of the
  * programs attached to the dispatcher, on the address the caller passed in
  * rdx (the third argument of `bpf_dispatcher_xdp_func`).

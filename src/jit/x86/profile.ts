@@ -1,6 +1,6 @@
 /**
  * Kernel profiles: which x86-64 tail-call layout the JIT emits
- * (kernel-poke-facts.md §0.2, §1.1, §1.2).
+ * (docs/kernel-facts.md §0.2, §1.1, §1.2).
  *
  * - `5.5`     layout v5.5 (v5.5–v5.9): fixed 25-byte prologue, one poke site, MAX_TAIL_CALL_CNT 32 (`ja`).
  * - `6.1`     layout v5.10-6.11 (as of v5.17): counter in the `push rax` slot, 33 (`jae`), offset 11.

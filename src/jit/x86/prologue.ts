@@ -1,6 +1,6 @@
 /**
  * Prologue, epilogue and callee-saved registers of the x86-64 BPF JIT, for
- * the three tail-call layouts (kernel-poke-facts.md §0.2, §1.2, §1.6):
+ * the three tail-call layouts (docs/kernel-facts.md §0.2, §1.2, §1.6):
  *
  * - v5.5 (profile 5.5): nop5; push rbp; mov rbp,rsp; sub rsp,S; push rbx,r13,r14,r15;
  *   push $0 (the counter). 25 bytes, all skipped by a tail call.

@@ -1,5 +1,5 @@
 /**
- * Tail calls of the x86-64 BPF JIT (kernel-poke-facts.md §1.4, §1.5, §1.7):
+ * Tail calls of the x86-64 BPF JIT (docs/kernel-facts.md §1.4, §1.5, §1.7):
  * `emit_bpf_tail_call_direct` (a patchable site per constant-key call),
  * `emit_bpf_tail_call_indirect`, `emit_indirect_jump`, and the JIT-end
  * `bpf_tail_call_direct_fixup`, for the layouts v5.5 (profile 5.5),

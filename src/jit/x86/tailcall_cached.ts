@@ -1,7 +1,7 @@
 /**
  * Leon Hwang's 2026 RFC "bpf: tailcall: Eliminate max_entries and bpf_func
  * access at runtime" (20260102150032.53106-1-leon.hwang@linux.dev, patch
- * 2/4; kernel-poke-facts.md section 3e; rejected): the x86-64
+ * 2/4; docs/kernel-facts.md section 3e; rejected): the x86-64
  * `emit_bpf_tail_call_indirect` of the v6.12+ layout (v6.12+, tail_call_cnt_ptr)
  * with a map known at verification time ("static") or not ("dynamic").
  *

@@ -4,7 +4,7 @@
  *
  * Every encoder returns a fresh `number[]` of bytes. Operands outside the
  * encodable range throw a RangeError (one line naming the value), never wrap.
- * Byte values are from kernel-poke-facts.md §1.1, §1.2, §1.4, §1.5.
+ * Byte values are from docs/kernel-facts.md §1.1, §1.2, §1.4, §1.5.
  *
  * Names follow the instruction in Intel syntax: `emit_mov_rax_rbp_disp32`
  * is `mov rax, qword [rbp + disp32]`. Registers that are operands of a
