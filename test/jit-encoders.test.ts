@@ -1,6 +1,7 @@
 /**
- * The named encoders the tail-call emitters are written with, each against
- * the bytes and objdump text of docs/kernel-facts.md §1.4 and §1.5 (the
+ * The named encoders the tail-call emitters and prologues are written with,
+ * each against the bytes and objdump text of docs/kernel-facts.md §1.2, §1.4
+ * and §1.5 (the
  * v6.12+ and v5.10-6.11 tables, S = 8, offsets 0x24/0xd0/0x30; the v5.5
  * register history) and of §3e (the 2026 RFC's compares); and the one
  * little-endian helper (src/jit/bytes.ts) on values whose bytes are known.
@@ -13,7 +14,7 @@ import * as x86 from '../src/jit/x86/x86.js';
 const bytesOf = (h: string): number[] => h.split(' ').map((b) => parseInt(b, 16));
 const text = (b: number[]): string => decodeInsn(b, 0x1000n).text;
 
-describe('tail-call encoders (facts §1.4, §1.5, §3e)', () => {
+describe('tail-call and prologue encoders (facts §1.2, §1.4, §1.5, §3e)', () => {
   const cases: [string, number[], string, string][] = [
     ['mov rax, [rbp-0x18]', x86.emit_mov_rax_rbp_disp32(-0x18), '48 8b 85 e8 ff ff ff', 'mov    -0x18(%rbp),%rax'],
     ['cmp qword [rax], 33', x86.emit_cmp_qword_rax_imm8(0x21), '48 83 38 21', 'cmpq   $0x21,(%rax)'],
@@ -26,6 +27,13 @@ describe('tail-call encoders (facts §1.4, §1.5, §3e)', () => {
     ['add rcx, 0xc', x86.emit_add_reg_imm8('rcx', 0x0c), '48 83 c1 0c', 'add    $0xc,%rcx'],
     ['jmp *rcx', x86.emit_jmp_reg('rcx'), 'ff e1', 'jmp    *%rcx'],
     ['lfence', x86.emit_lfence(), '0f ae e8', 'lfence'],
+    // the prologues (facts §1.2)
+    ['mov rbp, rsp', x86.emit_mov_rbp_rsp(), '48 89 e5', 'mov    %rsp,%rbp'],
+    ['xor eax, eax', x86.emit_xor_eax_eax(), '31 c0', 'xor    %eax,%eax'],
+    ['xor rax, rax', x86.emit_xor_rax_rax(), '48 31 c0', 'xor    %rax,%rax'],
+    ['cmp rax, 33', x86.emit_cmp_rax_imm8(0x21), '48 83 f8 21', 'cmp    $0x21,%rax'],
+    ['mov rax, rsp', x86.emit_mov_rax_rsp(), '48 89 e0', 'mov    %rsp,%rax'],
+    ['push $0', x86.emit_push_imm8(0), '6a 00', 'push   $0x0'],
     // v5.5 loaded the target into rax (facts §1.5, register history)
     ['mov rax, [rax+0x30]', x86.emit_mov_reg_reg_disp8('rax', 0x30), '48 8b 40 30', 'mov    0x30(%rax),%rax'],
     ['add rax, 0x19', x86.emit_add_reg_imm8('rax', 0x19), '48 83 c0 19', 'add    $0x19,%rax'],
@@ -45,6 +53,7 @@ describe('tail-call encoders (facts §1.4, §1.5, §3e)', () => {
     expect(x86.emit_jcc_rel8(x86.X86_JAE, 0x29)).toEqual(bytesOf('73 29'));
     expect(x86.emit_jcc_rel8(x86.X86_JE, 0x13)).toEqual(bytesOf('74 13'));
     expect(x86.emit_jcc_rel8(x86.X86_JA, 0x0e)).toEqual(bytesOf('77 0e'));
+    expect(x86.emit_jmp_rel8(1)).toEqual(bytesOf('eb 01'));
   });
 
   it('refuses what it cannot encode, naming the value', () => {

@@ -11,7 +11,11 @@
  */
 import { type JitEnv, makeEnv, reloc, symbol } from './env.js';
 import { type CalleeReg, CALLEE_REGS_ORDER, round_up8 } from './regs.js';
-import { ENDBR64, NOP2, NOP3, NOP5, emit_jump, emit_pop, emit_push, emit_sub_rsp_imm32 } from './x86.js';
+import {
+  ENDBR64, NOP2, NOP3, NOP5, X86_JA, emit_cmp_rax_imm8, emit_int3, emit_jcc_rel8, emit_jmp_rel8, emit_jump, emit_leave,
+  emit_mov_rax_rsp, emit_mov_rbp_rsp, emit_pop, emit_push, emit_push_imm8, emit_ret, emit_sub_rsp_imm32, emit_xor_eax_eax,
+  emit_xor_rax_rax,
+} from './x86.js';
 
 export function checkDepth(stack_depth: number): void {
   if (!Number.isInteger(stack_depth) || stack_depth < 0 || stack_depth > 512) {
@@ -40,9 +44,18 @@ export function pop_callee_regs(regs: readonly CalleeReg[]): number[] {
 
 /** The v6.12+ prologue's tail-call block (`emit_prologue_tail_call`). */
 function emit_prologue_tail_call(is_subprog: boolean, max: number): number[] {
-  if (is_subprog) return [0x50, 0x50]; // push rax (tcc_ptr) twice
-  // cmp rax, MAX; ja +6; push rax; mov rax, rsp; jmp +1; push rax; push rax
-  return [0x48, 0x83, 0xf8, max, 0x77, 0x06, 0x50, 0x48, 0x89, 0xe0, 0xeb, 0x01, 0x50, 0x50];
+  const push_rax = emit_push('rax');
+  if (is_subprog) return [...push_rax, ...push_rax]; // both slots: the tail_call_cnt_ptr passed in rax
+  const count = [...push_rax, ...emit_mov_rax_rsp()]; // a count: keep it here, rax := its address
+  const ptr = push_rax; // a pointer (a subprogram's tail callee): keep it
+  return [
+    ...emit_cmp_rax_imm8(max), // a count (<= MAX) or a pointer?
+    ...emit_jcc_rel8(X86_JA, count.length + 2), // pointer: to `ptr`
+    ...count,
+    ...emit_jmp_rel8(ptr.length), // over `ptr`
+    ...ptr,
+    ...push_rax, // tail_call_cnt_ptr, at rbp - 16 - round_up(S, 8)
+  ];
 }
 
 /**
@@ -62,19 +75,19 @@ export function emit_prologue(
   const endbr = p.ibt ? [...ENDBR64] : [];
   const sub = (always: boolean) => (always || stack_depth ? emit_sub_rsp_imm32(round_up8(stack_depth)) : []);
   if (p.layout === 'v5.5') {
-    const b = [...NOP5, 0x55, 0x48, 0x89, 0xe5, ...sub(true), 0x53, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57];
-    if (!ebpf_from_cbpf) b.push(0x6a, 0x00); // push $0: tail_call_cnt
+    const b = [...NOP5, ...emit_push('rbp'), ...emit_mov_rbp_rsp(), ...sub(true), ...push_callee_regs(CALLEE_REGS_ORDER)];
+    if (!ebpf_from_cbpf) b.push(...emit_push_imm8(0)); // tail_call_cnt
     return b;
   }
   const b = [...endbr, ...NOP5];
   if (!ebpf_from_cbpf) {
     const main = tail_call_reachable && !is_subprog;
-    if (p.layout === 'v5.10-6.11') b.push(...(main ? [0x31, 0xc0] : NOP2));
-    else b.push(...(main ? [0x48, 0x31, 0xc0] : NOP3));
+    if (p.layout === 'v5.10-6.11') b.push(...(main ? emit_xor_eax_eax() : NOP2));
+    else b.push(...(main ? emit_xor_rax_rax() : NOP3));
   }
-  b.push(0x55, 0x48, 0x89, 0xe5, ...endbr, ...sub(false));
+  b.push(...emit_push('rbp'), ...emit_mov_rbp_rsp(), ...endbr, ...sub(false));
   if (tail_call_reachable) {
-    if (p.layout === 'v5.10-6.11') b.push(0x50);
+    if (p.layout === 'v5.10-6.11') b.push(...emit_push('rax')); // the counter slot
     else b.push(...emit_prologue_tail_call(is_subprog, p.max_tail_call_cnt));
   }
   return b;
@@ -88,7 +101,7 @@ export function emit_return(ip: bigint, env: JitEnv): number[] {
     reloc(env, { kind: 'rel32', sym: 'return_thunk', addend: 0n, at: ip, field: 1 });
     return emit_jump(ip, symbol(env, 'return_thunk'));
   }
-  return cfg.sls ? [0xc3, 0xcc] : [0xc3];
+  return cfg.sls ? [...emit_ret(), ...emit_int3()] : emit_ret();
 }
 
 /**
@@ -99,11 +112,11 @@ export function emit_return(ip: bigint, env: JitEnv): number[] {
 export function emit_epilogue(regs: readonly CalleeReg[], ebpf_from_cbpf: boolean, ip: bigint, env: JitEnv): number[] {
   const b: number[] = [];
   if (env.cfg.profile.layout === 'v5.5') {
-    if (!ebpf_from_cbpf) b.push(0x5b); // pop rbx: get rid of tail_call_cnt
+    if (!ebpf_from_cbpf) b.push(...emit_pop('rbx')); // get rid of tail_call_cnt
     b.push(...pop_callee_regs(CALLEE_REGS_ORDER));
   } else {
     b.push(...pop_callee_regs(regs));
   }
-  b.push(0xc9); // leave
+  b.push(...emit_leave());
   return [...b, ...emit_return(ip + BigInt(b.length), env)];
 }

@@ -127,6 +127,19 @@ export const emit_cmp_eax_imm8 = (imm: number): number[] => [0x83, 0xf8, imm8(im
 /** `add eax, 1` (83 c0 01). */
 export const emit_add_eax_1 = (): number[] => [0x83, 0xc0, 0x01];
 
+/** `mov rbp, rsp` (48 89 e5): the frame. */
+export const emit_mov_rbp_rsp = (): number[] => [0x48, 0x89, 0xe5];
+/** `mov rax, rsp` (48 89 e0): v6.12+, rax := the address of the counter just pushed. */
+export const emit_mov_rax_rsp = (): number[] => [0x48, 0x89, 0xe0];
+/** `xor eax, eax` (31 c0): v5.10-6.11's counter := 0. */
+export const emit_xor_eax_eax = (): number[] => [0x31, 0xc0];
+/** `xor rax, rax` (48 31 c0): v6.12+'s counter := 0. */
+export const emit_xor_rax_rax = (): number[] => [0x48, 0x31, 0xc0];
+/** `push imm8` (6a ib), sign-extended: v5.5's `push $0` counter slot. */
+export const emit_push_imm8 = (imm: number): number[] => [0x6a, imm8(imm)];
+/** `jmp rel8` (eb ib). */
+export const emit_jmp_rel8 = (rel8: number): number[] => [0xeb, imm8(rel8)];
+
 /** `mov rax, qword [rbp + disp32]` (48 8b 85 id): the v6.12+ tail_call_cnt_ptr load. */
 export const emit_mov_rax_rbp_disp32 = (disp: number): number[] => [0x48, 0x8b, 0x85, ...le32(disp)];
 /** `cmp qword [rax], imm8` (48 83 38 ib): the v6.12+ counter check through the pointer. */
