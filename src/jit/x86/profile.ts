@@ -22,7 +22,6 @@ export const DEFAULT_PROFILE: ProfileName = '6.1';
  * - `v6.12+`: the counter behind `tail_call_cnt_ptr` (116e04ba1459).
  */
 export type X86TailCallLayout = 'v5.5' | 'v5.10-6.11' | 'v6.12+';
-export const X86_TAIL_CALL_LAYOUTS: readonly X86TailCallLayout[] = ['v5.5', 'v5.10-6.11', 'v6.12+'];
 
 export interface Profile {
   name: ProfileName;
