@@ -11,10 +11,10 @@ import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js'
 import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, ScriptError, parseScript, scriptPrograms, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import type { BpfJitPokeDescriptor } from '../src/jit/tailcall.js';
-import { X86_PATCH_SIZE } from '../src/jit/x86.js';
+import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import { X86_PATCH_SIZE } from '../src/jit/x86/x86.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { jit_tail_caller, type JitImage } from '../src/jit/caller.js';
+import { jit_tail_caller, type JitImage } from '../src/jit/x86/caller.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */

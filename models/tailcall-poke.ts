@@ -26,7 +26,7 @@ import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import { DEFAULT_SCRIPT, POKE_RETURNS, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86.js';
+import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';

@@ -4,8 +4,8 @@
  * does there (an event of its machine) memoised per (site, content).
  */
 import { BytesInterner } from '../concurrency/interner.js';
-import { decodeInsn, DecodeError, type Insn as DecodedInsn } from '../jit/decode.js';
-import { hexAddr, hexBytes } from '../jit/x86.js';
+import { decodeInsn, DecodeError, type Insn as DecodedInsn } from '../jit/x86/decode.js';
+import { hexAddr, hexBytes } from '../jit/x86/x86.js';
 import type { SiteView } from '../concurrency/model.js';
 
 export interface SiteDecl {
