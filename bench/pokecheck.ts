@@ -57,7 +57,8 @@ export interface PokecheckRun {
 function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
   const def = findModel(opts.model ?? 'tailcall-poke');
   if (!def) throw new Error(`unknown model ${opts.model}`);
-  const config = { protocol: opts.protocol, cpus: opts.cpus, options: {} };
+  // the scenario SPIN's twin models (bench/spin/tailcall-poke.pml), not every sequence of operations
+  const config = { protocol: opts.protocol, cpus: opts.cpus, options: (opts.model && opts.model !== 'tailcall-poke' ? {} : { script: 'install f1; update f2; remove; install f3' }) as Record<string, string> };
   const m = def.build(config);
   const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, pipeline: opts.pipeline, origin: { model: def.name, config } });
   const cpu = process.cpuUsage();

@@ -21,7 +21,8 @@
  * left; a CPU stuck in `fell_through` stays a reader.
  */
 import type { EventObject } from 'xstate';
-import { compileMachine } from '../src/concurrency/compile.js';
+import { compileMachine, eventName } from '../src/concurrency/compile.js';
+import { anyOpsEvents, anyOpsUpdaterMachine, userOpEvent, userOpText, userOps } from '../src/arraymap/user-space.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
@@ -31,29 +32,43 @@ import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
 import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorTables, scratchPoke, tailcallConfig, tailcallPokeWorld, updaterTables } from './tailcall-common.js';
 
 export { CALLER_ADDRESS, TARGET_ADDRESSES, PROPERTIES, tailcallPokeWorld, type TailcallPokeWorld } from './tailcall-common.js';
 
 /** The state: the updater's and the A-D site machine's states, ptrs[0], both sites' contents, f_k's life; per CPU its executor state and grace-period marks. */
-function tailcallPokeLayout(N: number, K: number) {
+function tailcallPokeLayout(N: number, K: number, anyOps: boolean) {
   return defineLayout({
-    shared: { updater: 12, site: 8, slot: 4, bypass: 8, target: 8, life: [2, K] },
+    // with every sequence of operations, user space's fds too (one bit per program: the fd is open)
+    shared: { updater: 12, site: 8, slot: 4, bypass: 8, target: 8, life: [2, K], fd: [1, anyOps ? K : 0] },
     cpus: { count: N, bits: 8, fields: { q: 4, sync: 1, holds: [1, K] } },
   });
 }
 
+/** The programs of the pool when user space may do anything (`--progs`, default 3). */
+function poolSize(cfg: ModelConfig): number {
+  const v = cfg.options.progs ?? '3';
+  const k = Number(v);
+  if (!/^[1-3]$/.test(v)) throw new ModelConfigError(`tailcall-poke: --progs must be 1..3, got '${v}'`);
+  return k;
+}
+
 export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
-  const { protocol, script, progs: K } = tailcallConfig('tailcall-poke', cfg, TAILCALL_POKE_PROTOCOLS, 16, 3);
+  // A --script is one scenario; without one, user space may do any sequence of operations.
+  const anyOps = cfg.options.script === undefined;
+  if (!anyOps && cfg.options.progs !== undefined) throw new ModelConfigError('tailcall-poke: --progs goes with every sequence of operations (no --script); a script names its programs');
+  const tc = tailcallConfig('tailcall-poke', cfg, TAILCALL_POKE_PROTOCOLS, 16, 3);
+  const { protocol, script } = tc;
+  const K = anyOps ? poolSize(cfg) : tc.progs;
   const N = cfg.cpus;
 
   // ---- the world: the caller's bytes, the programs, the actors' machines ---------------------
   const world = tailcallPokeWorld(K);
   const poke = world.caller.pokes[0];
   const cpu = compileMachine(tailCallCpuMachine, cpuEvents(K));
-  const up = compileMachine(updaterMachine(script, protocol), updaterEvents(K));
+  const up = anyOps ? compileMachine(anyOpsUpdaterMachine(K, protocol), anyOpsEvents(K)) : compileMachine(updaterMachine(script, protocol), updaterEvents(K));
   const siteM = compileMachine(pokeSiteMachine, siteEvents(K));
   if (up.names.length >= 1 << 12 || siteM.names.length >= 1 << 8 || cpu.names.length > 16) throw new Error('tailcall-poke: machine too large to pack');
   const exec = executorTables(cpu);
@@ -128,8 +143,8 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   }
 
   // ---- the state ---------------------------------------------------------------------------
-  const L = tailcallPokeLayout(N, K);
-  const { updater, site, slot, life } = L.shared;
+  const L = tailcallPokeLayout(N, K, anyOps);
+  const { updater, site, slot, life, fd } = L.shared;
   const content = [L.shared.bypass, L.shared.target];
   const { q, sync, holds } = L.cpu;
   const rcu = new GracePeriod(L, q, exec.reader);
@@ -164,11 +179,49 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   };
 
   /** The updater runs the next atomic step of its script under the protocol. */
-  const updaterStep = (s: Int32Array, next: Int32Array): boolean => {
+  const ops = userOps(K);
+  const evUser = anyOps ? ops.map((o) => up.eventIndex(eventName(userOpEvent(o)))) : [];
+  /** Whether some map step between the xchg and the put holds the map's reference to f_k (its `old`). */
+  const inFlightOld = upT.meta.map((m) => (m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? (m.old_prog ?? 0) : m.op === 'put' ? m.prog : 0));
+  /** No fd, no map slot, no map step in flight holds f_k. */
+  const unreferenced = (s: Int32Array, k: number, u: number): boolean => !fd.get(s, k - 1) && slot.get(s) !== k && inFlightOld[u] !== k;
+  /** User space, between two system calls, makes each call it can (one successor each). */
+  const userSpace = (s: Int32Array, next: Int32Array, u: number, emit: () => void): void => {
+    for (let o = 0; o < ops.length; o++) {
+      const op = ops[o];
+      if (op.op === 'update' && !fd.get(s, op.prog - 1)) continue; // needs the program's fd
+      if (op.op === 'delete' && slot.get(s) === 0) continue; // -ENOENT, nothing happens
+      if (op.op === 'close') {
+        if (!fd.get(s, op.prog - 1)) continue;
+        fd.set(next, op.prog - 1, 0);
+        if (unreferenced(next, op.prog, u)) frees.put(next, op.prog);
+      }
+      if (op.op === 'load') {
+        if (life.get(s, op.prog - 1) !== FREED) continue; // the pool's image is in use
+        life.set(next, op.prog - 1, LIVE);
+        fd.set(next, op.prog - 1, 1);
+      }
+      let nu = moveOrThrow(up, u, evUser[o], 'tailcall-poke: user space');
+      if (op.op === 'update' || op.op === 'delete') {
+        // The system call's first atomic step, the xchg under poke_mutex, is taken with the choice:
+        // choosing is local to the thread, so this hides no interleaving.
+        const xm = upT.meta[nu];
+        if (xm.op !== 'xchg') throw new Error('tailcall-poke: a map operation does not start with its xchg');
+        nu = moveOrThrow(up, nu, evXchgOf[slot.get(s)], 'tailcall-poke: user space');
+        slot.set(next, xm.new_prog);
+      }
+      updater.set(next, nu);
+      emit();
+    }
+  };
+  const updaterStep = (s: Int32Array, next: Int32Array, _i: number, emit: () => void): boolean => {
     const u = updater.get(s);
     const m = upT.meta[u];
     let ev = -1;
     switch (m.op) {
+      case 'choose':
+        userSpace(s, next, u, emit);
+        return false;
       case 'xchg':
         ev = evXchgOf[slot.get(s)];
         slot.set(next, m.new_prog);
@@ -197,7 +250,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
         break;
       case 'put':
         ev = upT.evSTEP;
-        if (m.last_ref) frees.put(next, m.prog);
+        if (m.last_ref === true || (m.last_ref === 'if-unreferenced' && !fd.get(s, m.prog - 1) && slot.get(s) !== m.prog)) frees.put(next, m.prog);
         break;
       default:
         break;
@@ -238,6 +291,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   };
 
   const scriptText = script.map((o) => (o.op === 'update' ? `update f${o.prog}` : 'remove')).join('; ');
+  const covers = `every sequence of map operations over keys {0} and programs {${Array.from({ length: K }, (_, k) => `f${k + 1}`).join(', ')}} (addresses reused)`;
 
   // ---- printing ------------------------------------------------------------------------------
   const progName = (k: number): string => (k ? `f${k}` : 'NULL');
@@ -259,7 +313,14 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       text += ` = ${errnoName(POKE_RETURNS[pokeResult(u, content[upT.site[u]].get(before)) >> 8])}`;
       if (upT.bug[updater.get(after)]) text += ' -> BUG_ON';
     }
-    if (m.op === 'sync_start' || (m.op === 'put' && m.last_ref)) text += rcu.waitsText(before);
+    if (m.op === 'sync_start' || (m.op === 'put' && frees.lifeOf(after, m.prog) === DYING && frees.lifeOf(before, m.prog) !== DYING)) text += rcu.waitsText(before);
+    if (m.op === 'put' && m.last_ref === 'if-unreferenced' && frees.lifeOf(after, m.prog) === DYING) text += ': last reference; freed after a grace period';
+    if (m.op === 'choose') {
+      const o = ops.find((op) => (op.op === 'update' ? up.values[updater.get(after)].startsWith(`update_f${op.prog}/`) : op.op === 'delete' ? up.values[updater.get(after)].startsWith('delete/') : op.op === 'close' ? fd.get(before, op.prog - 1) && !fd.get(after, op.prog - 1) : life.get(before, op.prog - 1) === FREED && life.get(after, op.prog - 1) === LIVE));
+      text = `user space: ${o ? userOpText(o) : '?'}`;
+      if (o && (o.op === 'update' || o.op === 'delete')) text += `; ${upT.meta[up.next[u * up.events.length + evUser[ops.indexOf(o)]]].doc} -> old = ${progName(slot.get(before))}`;
+      if (o?.op === 'close' && frees.lifeOf(after, o.prog) === DYING) text += `; the last reference: f${o.prog} is freed after a grace period${rcu.waitsText(before)}`;
+    }
     return text;
   };
 
@@ -267,9 +328,10 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     model: 'tailcall-poke',
     protocol: cfg.protocol,
     cpus: N,
-    config: { script: scriptText },
+    config: anyOps ? { 'user-space': covers } : { script: scriptText },
     layout: L,
     initial(s) {
+      for (let k = 0; k < fd.length; k++) fd.set(s, k, 1); // user space starts holding every program's fd
       updater.set(s, up.initial);
       site.set(s, siteM.initial);
       content[0].set(s, sites.initial[0]);
@@ -296,7 +358,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
         const marks = [sync.get(s, i) ? 'gp' : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
         return `cpu${i}=${cpu.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
       });
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
+      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}${anyOps && fd.get(s, k) ? '+fd' : ''}`);
       return `site=${siteM.values[site.get(s)]} ptrs[0]=${progName(slot.get(s))} ${lives.join(' ')} ${cpus.join(' ')} updater=${up.names[updater.get(s)]}`;
     },
     actorMachines() {
@@ -310,7 +372,9 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       return [
         { name: 'cpu', title: 'CPU executor of the direct tail call (src/concurrency/cpu.ts)', machine: tailCallCpuMachine, events: cpuEvents(K), violationTags: bad },
         { name: 'site', title: 'Poke site states A-D (src/poke/site-machine.ts)', machine: pokeSiteMachine, events: siteEvents(K), targets: ['A', 'B', 'C', 'D'], violationTags: bad },
-        { name: 'updater', title: `Updater for "${scriptText}" under ${cfg.protocol} (src/arraymap/updater.ts)`, machine: updaterMachine(script, protocol), events: updaterEvents(K), violationTags: bad, formatEvent },
+        anyOps
+          ? { name: 'updater', title: `User space doing any operation, under ${cfg.protocol} (src/arraymap/user-space.ts)`, machine: anyOpsUpdaterMachine(K, protocol), events: anyOpsEvents(K), violationTags: bad, formatEvent }
+          : { name: 'updater', title: `Updater for "${scriptText}" under ${cfg.protocol} (src/arraymap/updater.ts)`, machine: updaterMachine(script, protocol), events: updaterEvents(K), violationTags: bad, formatEvent },
       ];
     },
     group(s) {
@@ -328,7 +392,8 @@ export const tailcallPoke: ModelDefinition = {
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
   options: [
-    { name: 'script', default: DEFAULT_SCRIPT, description: 'the updater\'s map operations, e.g. "install f1; update f2; remove; install f3"' },
+    { name: 'script', default: '(none: every sequence)', description: 'one scenario: the updater\'s map operations, e.g. "install f1; update f2; remove; install f3". Without it, user space may do any sequence of updates, deletes, closes and loads (addresses reused)' },
+    { name: 'progs', default: '3', description: 'without --script: the pool of programs f1..fN user space loads, installs and closes (1..3)' },
     { name: 'level', values: ['instruction', 'byte'], default: 'instruction', description: 'instruction: a poke is one atomic step; byte: CPUs fetch byte by byte while pokes write byte by byte (models/tailcall-poke-byte.ts)' },
     { name: 'poke', values: POKE_METHODS, default: 'text_poke_bp', description: 'with --level byte: how the 5 bytes are written: text_poke_bp (int3, sync, bytes 1..4, sync, byte 0, sync) or memcpy (byte by byte, no protocol)' },
   ],

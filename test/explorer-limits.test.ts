@@ -23,10 +23,13 @@ async function run(...argv: string[]): Promise<{ code: number; out: string[]; er
   return { code, out, err };
 }
 
+/** The scenario these figures were taken with (without --script, tailcall-poke explores every sequence of operations). */
+const SCENARIO = 'install f1; update f2; remove; install f3';
+
 describe('--max-states and --max-memory', () => {
   it('--max-states below the state count: INCOMPLETE, exit 3, every unviolated property incomplete, nothing holds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pokecheck-limits-'));
-    const r = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--max-states', '5000', '--json', join(dir, 'r.json'));
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--max-states', '5000', '--json', join(dir, 'r.json'));
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE/);
     expect(r.out[0]).not.toMatch(/holds/);
@@ -40,20 +43,20 @@ describe('--max-states and --max-memory', () => {
   });
 
   it('--max-states under symmetry too', async () => {
-    const r = await run('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--max-states', '500');
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'rfc', '--cpus', '4', '--max-states', '500');
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE/);
   });
 
   it('--max-states at or above the state count lets the search finish: v5.10 at 2 CPUs has 936 states and holds', async () => {
-    const r = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '2', '--no-symmetry', '--max-states', '936');
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '2', '--no-symmetry', '--max-states', '936');
     expect(r.code).toBe(0);
     expect(r.out[0]).toMatch(/HOLDS \(.*\); 936 states/);
   });
 
   it('--max-memory: INCOMPLETE, exit 3, and the visited set stopped before it grew past the budget', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pokecheck-limits-'));
-    const r = await run('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--max-memory', '2', '--json', join(dir, 'r.json'));
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--max-memory', '2', '--json', join(dir, 'r.json'));
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE/);
     const j = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
@@ -63,26 +66,26 @@ describe('--max-states and --max-memory', () => {
   });
 
   it('a violation found before a limit is still reported (violated, exit 1), with its counterexample', async () => {
-    const r = await run('check', 'tailcall-poke', '--protocol', 'no-sync', '--cpus', '4', '--no-symmetry', '--max-states', '100000');
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'no-sync', '--cpus', '4', '--no-symmetry', '--max-states', '100000');
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/P1 violated/);
     expect(r.out[0]).not.toMatch(/P2 holds/);
   });
 
   it('a limit that is not a whole number is bad input (exit 2)', async () => {
-    expect((await run('check', 'tailcall-poke', '--max-states', 'lots')).code).toBe(2);
-    expect((await run('check', 'tailcall-poke', '--max-memory', '0')).code).toBe(2);
+    expect((await run('check', 'tailcall-poke', '--script', SCENARIO, '--max-states', 'lots')).code).toBe(2);
+    expect((await run('check', 'tailcall-poke', '--script', SCENARIO, '--max-memory', '0')).code).toBe(2);
   });
 
   it('--store js and --store wasm: the same search; any other --store is bad input (exit 2, one line)', async () => {
-    const js = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'js');
-    const wasm = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'wasm');
+    const js = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'js');
+    const wasm = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--store', 'wasm');
     expect(js.code).toBe(0);
     expect(wasm.code).toBe(0);
     const counts = (l: string) => l.replace(/, [0-9.]+ s.*/, '');
     expect(counts(js.out[0])).toBe(counts(wasm.out[0]));
     expect(js.out[0]).toMatch(/HOLDS .*; 65424 states, 308869 transitions/);
-    const bad = await run('check', 'tailcall-poke', '--store', 'rocks');
+    const bad = await run('check', 'tailcall-poke', '--script', SCENARIO, '--store', 'rocks');
     expect(bad.code).toBe(2);
     expect(bad.err).toEqual([expect.stringMatching(/--store must be wasm or js, got 'rocks'/)]);
   });
@@ -112,15 +115,15 @@ describe('--max-states and --max-memory', () => {
 
 describe('symmetry flags', () => {
   it('symmetry reduction is the default for check; --no-symmetry explores every state', async () => {
-    const on = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '3');
+    const on = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '3');
     expect(on.out[0]).toMatch(/symmetry reduced/);
-    const off = await run('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '3', '--no-symmetry');
+    const off = await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'v5.10', '--cpus', '3', '--no-symmetry');
     expect(off.out[0]).toMatch(/HOLDS \(.*\); 7362 states/);
     expect(off.out[0]).not.toMatch(/symmetry/);
   });
 
   it('--symmetry with --no-symmetry is bad input', async () => {
-    const r = await run('check', 'tailcall-poke', '--symmetry', '--no-symmetry');
+    const r = await run('check', 'tailcall-poke', '--script', SCENARIO, '--symmetry', '--no-symmetry');
     expect(r.code).toBe(2);
     expect(r.err[0]).toMatch(/exclude each other/);
   });
@@ -146,7 +149,7 @@ describe('progress line', () => {
     const orig = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((s: string) => (calls.push(String(s)), true)) as typeof process.stderr.write;
     try {
-      await run('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry');
+      await run('check', 'tailcall-poke', '--script', SCENARIO, '--protocol', 'rfc', '--cpus', '4', '--no-symmetry');
     } finally {
       process.stderr.write = orig;
     }

@@ -15,6 +15,15 @@ import type { GoldenConfig } from '../scripts/golden/configs.js';
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/golden/reference-checks.json', import.meta.url), 'utf8')) as ({ config: GoldenConfig } & ReturnType<typeof goldenOf>)[];
 
+/**
+ * Defaults that changed after the recording: tailcall-poke without --script now explores every
+ * sequence of map operations (issue "Proofs of the protocol"); the golden configurations ran
+ * the old default script, so it is given explicitly.
+ */
+const RECORDED_DEFAULTS: Record<string, Record<string, string>> = {
+  'tailcall-poke': { script: 'install f1; update f2; remove; install f3' },
+};
+
 describe('golden counts and counterexamples', () => {
   it('has the configurations', () => expect(golden.length).toBeGreaterThan(60));
   for (const g of golden) {
@@ -22,7 +31,8 @@ describe('golden counts and counterexamples', () => {
     const opts = Object.entries(c.options).map(([k, v]) => ` --${k} ${v}`).join('');
     it(`${c.model} --protocol ${c.protocol} --cpus ${c.cpus}${opts}${c.symmetry === false ? ' --no-symmetry' : ''}`, () => {
       const def = findModel(c.model)!;
-      const r = runCheck(def.build({ protocol: c.protocol, cpus: c.cpus, options: c.options }), { symmetry: c.symmetry });
+      const options = c.options.level === 'byte' ? c.options : { ...RECORDED_DEFAULTS[c.model], ...c.options };
+      const r = runCheck(def.build({ protocol: c.protocol, cpus: c.cpus, options }), { symmetry: c.symmetry });
       const { config: _, ...want } = g;
       expect(goldenOf(r)).toEqual(want);
     });

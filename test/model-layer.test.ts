@@ -85,7 +85,7 @@ describe('tailcall-poke on the layer', () => {
     });
   }
   it('describes steps through typed actions', () => {
-    const m = buildTailcallPoke({ protocol: 'v5.10', cpus: 2, options: {} }) as TypedModel;
+    const m = buildTailcallPoke({ protocol: 'v5.10', cpus: 2, options: { script: 'install f1; update f2; remove; install f3' } }) as TypedModel;
     expect(m.actions.kinds.map((k) => [k.actor, k.count])).toEqual([['cpu', 2], ['updater', 1], ['rcu', 3]]);
     const s = new Int32Array(m.system.width);
     m.system.initial(s);

@@ -51,13 +51,13 @@ describe('parallel search: the full product', () => {
   ];
   for (const [protocol, cpus, states] of SPIN_STATES) {
     it(`tailcall-poke ${protocol} N=${cpus} without symmetry: ${states} states on 2 and 3 workers`, () => {
-      const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol, cpus, options: {} } };
+      const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol, cpus, options: { script: 'install f1; update f2; remove; install f3' } } };
       for (const workers of [2, 3]) expect(check(origin, { symmetry: false, workers }).states).toBe(states);
     });
   }
 
   it('prints the same counterexamples on every run', () => {
-    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'bypass-first', cpus: 3, options: {} } };
+    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'bypass-first', cpus: 3, options: { script: 'install f1; update f2; remove; install f3' } } };
     const a = check(origin, { symmetry: false, workers: 2 });
     const b = check(origin, { symmetry: false, workers: 2 });
     expect(a.verdict).toBe('violated');
@@ -74,7 +74,7 @@ describe('parallel search: limits and errors', () => {
   });
 
   it('stops when the WebAssembly visited set of a partition would pass its capacity: store-full, incomplete', () => {
-    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: {} } };
+    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: { script: 'install f1; update f2; remove; install f3' } } };
     const r = check(origin, { symmetry: false, workers: 2, storeCapacityBytes: 8 * 2 ** 20 });
     expect(r.workers).toBe(2);
     expect(r.verdict).toBe('incomplete');
@@ -83,20 +83,20 @@ describe('parallel search: limits and errors', () => {
   });
 
   it('--store js and --store wasm split the same search alike', () => {
-    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'bypass-first', cpus: 3, options: {} } };
+    const origin: ModelOrigin = { model: 'tailcall-poke', config: { protocol: 'bypass-first', cpus: 3, options: { script: 'install f1; update f2; remove; install f3' } } };
     const js = check(origin, { symmetry: false, workers: 2, store: 'js' });
     const wasm = check(origin, { symmetry: false, workers: 2, store: 'wasm' });
     expect(resultText({ ...wasm, seconds: js.seconds })).toEqual(resultText(js));
   });
 
   it('reports a worker that cannot build its model, instead of waiting for it', () => {
-    const good = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: {} });
+    const good = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: { script: 'install f1; update f2; remove; install f3' } });
     const origin: ModelOrigin = { model: 'no-such-model', config: { protocol: 'v5.10', cpus: 2, options: {} } };
     expect(() => runCheck(good, { workers: 2, origin })).toThrow(/worker 1: unknown model 'no-such-model'/);
   });
 
   it('needs to know how to build the model in a worker', () => {
-    const m = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: {} });
+    const m = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: { script: 'install f1; update f2; remove; install f3' } });
     expect(() => runCheck(m, { workers: 2 })).toThrow(/origin/);
   });
 

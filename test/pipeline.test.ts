@@ -69,9 +69,9 @@ describe('pipelined search: the same states in the same order as one thread', ()
   });
 
   it("SPIN's counts without symmetry: v5.10 N=5 618,450 states, rfc N=4 174,187", () => {
-    const v = check({ model: 'tailcall-poke', config: { protocol: 'v5.10', cpus: 5, options: {} } }, { symmetry: false, pipeline: true });
+    const v = check({ model: 'tailcall-poke', config: { protocol: 'v5.10', cpus: 5, options: { script: 'install f1; update f2; remove; install f3' } } }, { symmetry: false, pipeline: true });
     expect([v.verdict, v.states, v.transitions, v.pipelined]).toEqual(['holds', 618_450, 3_504_245, true]);
-    const r = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: {} } }, { symmetry: false, pipeline: true });
+    const r = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: { script: 'install f1; update f2; remove; install f3' } } }, { symmetry: false, pipeline: true });
     expect([r.verdict, r.states, r.transitions]).toEqual(['holds', 174_187, 813_036]);
   });
 });
@@ -87,20 +87,20 @@ describe('pipelined search: limits and errors', () => {
     const r = await cli('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-memory', '2');
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE .*stopped by --max-memory/);
-    const c = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: {} } }, { symmetry: false, pipeline: true, maxMemoryMB: 2 });
+    const c = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: { script: 'install f1; update f2; remove; install f3' } } }, { symmetry: false, pipeline: true, maxMemoryMB: 2 });
     expect(c.limit).toBe('max-memory');
     expect(c.memoryMB).toBeLessThanOrEqual(2);
     expect(c.states).toBeLessThan(174_187);
   });
 
   it('the visited set at its capacity: store-full, incomplete', () => {
-    const r = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: {} } }, { symmetry: false, pipeline: true, storeCapacityBytes: 16 * 2 ** 20 });
+    const r = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 5, options: { script: 'install f1; update f2; remove; install f3' } } }, { symmetry: false, pipeline: true, storeCapacityBytes: 16 * 2 ** 20 });
     expect(r.verdict).toBe('incomplete');
     expect(r.limit).toBe('store-full');
   });
 
   it('reports an expanding thread that cannot build its model, instead of waiting for it', () => {
-    const good = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: {} });
+    const good = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 2, options: { script: 'install f1; update f2; remove; install f3' } });
     const origin: ModelOrigin = { model: 'no-such-model', config: { protocol: 'v5.10', cpus: 2, options: {} } };
     expect(() => runCheck(good, { pipeline: true, origin })).toThrow(/expanding thread: unknown model 'no-such-model'/);
   });

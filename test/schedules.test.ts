@@ -65,7 +65,7 @@ const commands = [
 const models = new Map<string, CheckableModel>();
 function modelFor(protocol: string): CheckableModel {
   let m = models.get(protocol);
-  if (!m) models.set(protocol, (m = buildTailcallPoke({ protocol, cpus: CPUS, options: {} })));
+  if (!m) models.set(protocol, (m = buildTailcallPoke({ protocol, cpus: CPUS, options: { script: 'install f1; update f2; remove; install f3' } })));
   return m;
 }
 

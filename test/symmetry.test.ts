@@ -11,7 +11,7 @@ import { replay } from '../src/concurrency/trace.js';
 import type { TransitionSystem } from '../src/concurrency/system.js';
 
 const PROTOCOLS = ['v5.10', 'rfc', 'no-sync', 'bypass-first'];
-const build = (protocol: string, cpus: number) => buildTailcallPoke({ protocol, cpus, options: {} });
+const build = (protocol: string, cpus: number) => buildTailcallPoke({ protocol, cpus, options: { script: 'install f1; update f2; remove; install f3' } });
 
 /** Every (action, successor) of `s`, computed without the explorer. */
 function successors(sys: TransitionSystem, s: Int32Array): { action: number; next: Int32Array }[] {

@@ -41,15 +41,15 @@ describe('expected verdicts (reference-models.md section 1) at N = 2, 3, 4', () 
 
 describe('the search', () => {
   it('gives the same state count from run to run', () => {
-    const a = explore(buildTailcallPoke({ protocol: 'v5.10', cpus: 3, options: {} }).system);
-    const b = explore(buildTailcallPoke({ protocol: 'v5.10', cpus: 3, options: {} }).system);
+    const a = explore(buildTailcallPoke({ protocol: 'v5.10', cpus: 3, options: { script: 'install f1; update f2; remove; install f3' } }).system);
+    const b = explore(buildTailcallPoke({ protocol: 'v5.10', cpus: 3, options: { script: 'install f1; update f2; remove; install f3' } }).system);
     expect(a.complete).toBe(true);
     expect(a.states).toBe(b.states);
     expect(a.transitions).toBe(b.transitions);
   });
 
   it('keeps the A-D site machine in step with the decoded bytes in every reachable state', () => {
-    const m = buildTailcallPoke({ protocol: 'bypass-first', cpus: 2, options: {} });
+    const m = buildTailcallPoke({ protocol: 'bypass-first', cpus: 2, options: { script: 'install f1; update f2; remove; install f3' } });
     const r = explore(m.system);
     const s = new Int32Array(m.system.width);
     const seen = new Set<string>();

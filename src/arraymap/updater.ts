@@ -65,9 +65,10 @@ export type ResolvedAddr = 'NULL' | 'bypass_addr' | 'current' | `f${number}+off`
 export type UpdaterStepMeta =
   | { op: 'xchg'; opIndex: number; key: number; new_prog: number; doc: string }
   | { op: 'poke'; opIndex: number; key: number; step: PokeStep; old_prog: number; new_prog: number; old_addr: ResolvedAddr; new_addr: ResolvedAddr; doc: string }
-  | { op: 'sync_start'; opIndex: number; doc: string }
-  | { op: 'sync_wait'; opIndex: number; doc: string }
-  | { op: 'put'; opIndex: number; prog: number; last_ref: boolean; doc: string }
+  | { op: 'sync_start'; opIndex: number; old_prog?: number; doc: string }
+  | { op: 'sync_wait'; opIndex: number; old_prog?: number; doc: string }
+  | { op: 'put'; opIndex: number; prog: number; last_ref: boolean | 'if-unreferenced'; doc: string }
+  | { op: 'choose'; doc: string }
   | { op: 'done'; doc: string }
   | { op: 'bug'; doc: string };
 
@@ -86,7 +87,100 @@ function resolve(a: SymAddr | 'current', old: number, new_: number): ResolvedAdd
   return a;
 }
 
-type StateConfig = Record<string, unknown>;
+export type StateConfig = Record<string, unknown>;
+
+/**
+ * The states of one map operation `o` (named from `base`): the xchg under
+ * poke_mutex, then for each old value the protocol's steps and
+ * `bpf_prog_put(old)`, then `after`. `lastRef(old)` says whether that put
+ * drops the last reference: true/false when the caller knows (a script),
+ * 'if-unreferenced' when the model decides at run time (any sequence).
+ */
+export function mapOpStates(
+  states: Record<string, StateConfig>,
+  o: ScriptOp,
+  i: number,
+  base: string,
+  progs: number,
+  protocol: PokeProtocol,
+  after: string,
+  lastRef: (old: number) => boolean | 'if-unreferenced',
+): void {
+  const xchgOn: Record<string, unknown>[] = [];
+  for (let old = 0; old <= progs; old++) {
+    const steps = protocol.steps(old !== 0, o.prog !== 0);
+    const prefix = `${base}/old_f${old}`;
+    const names = steps.map((s, j) => `${prefix}/${j}_${s.kind === 'poke' ? `poke_${s.site}` : 'synchronize_rcu'}`);
+    const putName = `${prefix}/bpf_prog_put`;
+    const afterSteps = old ? putName : after;
+    const nameAt = (j: number): string => (j < steps.length ? names[j] : afterSteps);
+    xchgOn.push({ guard: ({ event }: { event: { old: number } }) => event.old === old, target: nameAt(0) });
+    steps.forEach((s, j) => {
+      if (s.kind === 'poke') {
+        const meta: UpdaterStepMeta = {
+          op: 'poke',
+          opIndex: i,
+          key: o.key,
+          step: s,
+          old_prog: old,
+          new_prog: o.prog,
+          old_addr: resolve(s.old_addr, old, o.prog),
+          new_addr: resolve(s.new_addr, old, o.prog),
+          doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${resolve(s.old_addr, old, o.prog)}, ${resolve(s.new_addr, old, o.prog)})`,
+        };
+        const next = steps[j + 1];
+        const skipSync = next && next.kind === 'synchronize_rcu' && next.only_if_previous_wrote;
+        states[names[j]] = {
+          meta: { step: meta },
+          on: {
+            RET: [
+              { guard: ({ event }: { event: { ret: number } }) => bugOn(s, event.ret), target: 'bug' },
+              ...(skipSync ? [{ guard: ({ event }: { event: { ret: number } }) => event.ret !== 0, target: nameAt(j + 2) }] : []),
+              { target: nameAt(j + 1) },
+            ],
+          },
+        };
+      } else {
+        const wait = `${names[j]}/wait`;
+        states[names[j]] = {
+          meta: { step: { op: 'sync_start', opIndex: i, old_prog: old, doc: 'synchronize_rcu(): a grace period starts' } satisfies UpdaterStepMeta },
+          on: { STEP: wait },
+        };
+        states[wait] = {
+          meta: { step: { op: 'sync_wait', opIndex: i, old_prog: old, doc: 'synchronize_rcu() returns: every CPU that was a reader at its start has left' } satisfies UpdaterStepMeta },
+          on: { GP_DONE: nameAt(j + 1) },
+        };
+      }
+    });
+    if (old) {
+      const last_ref = lastRef(old);
+      states[putName] = {
+        meta: {
+          step: {
+            op: 'put',
+            opIndex: i,
+            prog: old,
+            last_ref,
+            doc: `bpf_prog_put(f${old})${last_ref === true ? ': last reference; freed after a grace period' : ''}`,
+          } satisfies UpdaterStepMeta,
+        },
+        on: { STEP: after },
+      };
+    }
+  }
+  states[`${base}/xchg`] = {
+    meta: {
+      step: {
+        op: 'xchg',
+        opIndex: i,
+        key: o.key,
+        new_prog: o.prog,
+        doc: o.op === 'update' ? `bpf_fd_array_map_update_elem: old = xchg(&ptrs[${o.key}], f${o.prog})` : `fd_array_map_delete_elem: old = xchg(&ptrs[${o.key}], NULL)`,
+      } satisfies UpdaterStepMeta,
+    },
+    on: { XCHG_OLD: xchgOn },
+  };
+}
 
 /**
  * Builds the updater machine for `script` under `protocol`. A program's
@@ -103,84 +197,7 @@ export function updaterMachine(script: readonly ScriptOp[], protocol: PokeProtoc
     return o.op === 'update' ? `op${i}_update_f${o.prog}` : `op${i}_delete`;
   };
   const opStart = (i: number): string => (i < script.length ? `${opName(i)}/xchg` : 'done');
-
-  script.forEach((o, i) => {
-    const base = opName(i);
-    const xchgOn: Record<string, unknown>[] = [];
-    for (let old = 0; old <= progs; old++) {
-      const steps = protocol.steps(old !== 0, o.prog !== 0);
-      const prefix = `${base}/old_f${old}`;
-      const names = steps.map((s, j) => `${prefix}/${j}_${s.kind === 'poke' ? `poke_${s.site}` : 'synchronize_rcu'}`);
-      const putName = `${prefix}/bpf_prog_put`;
-      const after = old ? putName : opStart(i + 1);
-      const nameAt = (j: number): string => (j < steps.length ? names[j] : after);
-      xchgOn.push({ guard: ({ event }: { event: { old: number } }) => event.old === old, target: nameAt(0) });
-      steps.forEach((s, j) => {
-        if (s.kind === 'poke') {
-          const meta: UpdaterStepMeta = {
-            op: 'poke',
-            opIndex: i,
-            key: o.key,
-            step: s,
-            old_prog: old,
-            new_prog: o.prog,
-            old_addr: resolve(s.old_addr, old, o.prog),
-            new_addr: resolve(s.new_addr, old, o.prog),
-            doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${resolve(s.old_addr, old, o.prog)}, ${resolve(s.new_addr, old, o.prog)})`,
-          };
-          const next = steps[j + 1];
-          const skipSync = next && next.kind === 'synchronize_rcu' && next.only_if_previous_wrote;
-          states[names[j]] = {
-            meta: { step: meta },
-            on: {
-              RET: [
-                { guard: ({ event }: { event: { ret: number } }) => bugOn(s, event.ret), target: 'bug' },
-                ...(skipSync ? [{ guard: ({ event }: { event: { ret: number } }) => event.ret !== 0, target: nameAt(j + 2) }] : []),
-                { target: nameAt(j + 1) },
-              ],
-            },
-          };
-        } else {
-          const wait = `${names[j]}/wait`;
-          states[names[j]] = {
-            meta: { step: { op: 'sync_start', opIndex: i, doc: 'synchronize_rcu(): a grace period starts' } satisfies UpdaterStepMeta },
-            on: { STEP: wait },
-          };
-          states[wait] = {
-            meta: { step: { op: 'sync_wait', opIndex: i, doc: 'synchronize_rcu() returns: every CPU that was a reader at its start has left' } satisfies UpdaterStepMeta },
-            on: { GP_DONE: nameAt(j + 1) },
-          };
-        }
-      });
-      if (old) {
-        const last_ref = !usedLater(old, i) && old !== o.prog;
-        states[putName] = {
-          meta: {
-            step: {
-              op: 'put',
-              opIndex: i,
-              prog: old,
-              last_ref,
-              doc: `bpf_prog_put(f${old})${last_ref ? ': last reference; freed after a grace period' : ''}`,
-            } satisfies UpdaterStepMeta,
-          },
-          on: { STEP: opStart(i + 1) },
-        };
-      }
-    }
-    states[`${base}/xchg`] = {
-      meta: {
-        step: {
-          op: 'xchg',
-          opIndex: i,
-          key: o.key,
-          new_prog: o.prog,
-          doc: o.op === 'update' ? `bpf_fd_array_map_update_elem: old = xchg(&ptrs[${o.key}], f${o.prog})` : `fd_array_map_delete_elem: old = xchg(&ptrs[${o.key}], NULL)`,
-        } satisfies UpdaterStepMeta,
-      },
-      on: { XCHG_OLD: xchgOn },
-    };
-  });
+  script.forEach((o, i) => mapOpStates(states, o, i, opName(i), progs, protocol, opStart(i + 1), (old) => !usedLater(old, i) && old !== o.prog));
   states.done = { type: 'final', meta: { step: { op: 'done', doc: 'the script is done' } satisfies UpdaterStepMeta } };
   states.bug = {
     type: 'final',
