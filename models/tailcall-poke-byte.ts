@@ -39,7 +39,6 @@ import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js';
-import type { PropertySpec } from '../src/concurrency/system.js';
 import { resolveAddr } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, scriptText, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
@@ -52,8 +51,6 @@ import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GraceP
 import { executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
-/** P1-P4 of the instruction level, then P5. */
-export const byteProperties = (): readonly Omit<PropertySpec, 'checked'>[] => [...PROPERTIES, P5];
 
 /** The longest x86 instruction; a fetch that is still incomplete after it faults. */
 const MAX_INSN_LEN = 15;
