@@ -351,11 +351,11 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     return false;
   };
   const properties: Property[] = [
-    { ...PROPERTIES[0], violated: someCpu((f) => exec.p1[q.of(f)]) },
-    { ...PROPERTIES[1], violated: someCpu((f, s) => exec.inProg[q.of(f)] > 0 && frees.lifeOf(s, exec.inProg[q.of(f)]) === FREED) },
-    { ...PROPERTIES[2], violated: (s) => content[0].get(s) === nop5Content[0] && content[1].get(s) === nop5Content[1] },
-    { ...PROPERTIES[3], checked: protocol.checks_old_bytes, violated: (s) => upT.bug[updater.get(s)] },
-    { ...P5, violated: someCpu((f) => fTorn[fetchState.of(f)]) },
+    { ...PROPERTIES[0], cpus: 1, violated: someCpu((f) => exec.p1[q.of(f)]) },
+    { ...PROPERTIES[1], cpus: 1, violated: someCpu((f, s) => exec.inProg[q.of(f)] > 0 && frees.lifeOf(s, exec.inProg[q.of(f)]) === FREED) },
+    { ...PROPERTIES[2], cpus: 0, violated: (s) => content[0].get(s) === nop5Content[0] && content[1].get(s) === nop5Content[1] },
+    { ...PROPERTIES[3], cpus: 0, checked: protocol.checks_old_bytes, violated: (s) => upT.bug[updater.get(s)] },
+    { ...P5, cpus: 1, violated: someCpu((f) => fTorn[fetchState.of(f)]) },
   ];
 
   // ---- printing ------------------------------------------------------------------------------
