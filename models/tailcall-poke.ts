@@ -275,7 +275,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     describe(before, after, a) {
       if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
       if (a.actor === 'updater') return describeUpdater(before, after);
-      return `grace period over: frees f${a.i + 1}`;
+      return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {

@@ -122,4 +122,17 @@ describe('tailcall-poke on the layer', () => {
     m.system.expand(s, next, (a) => acts.push(m.describe(s, next, a).actor));
     expect(acts).toEqual(['cpu0', 'cpu1', 'updater']);
   });
+  it('prints an RCU free as the rcu actor, as the hand-packed model did (not rcu0, rcu1, ...)', () => {
+    const m = buildTailcallPoke({ protocol: 'v5.10', cpus: 1, options: {} }) as TypedModel;
+    const next = new Int32Array(m.system.width);
+    const frees = reachable(m).flatMap((s) => {
+      const out: { actor: string; action: string }[] = [];
+      m.system.expand(s, next, (a) => {
+        if (m.actions.decode(a).actor === 'rcu') out.push(m.describe(s, next, a));
+      });
+      return out;
+    });
+    expect(frees.length).toBeGreaterThan(0);
+    for (const f of frees) expect(f).toMatchObject({ actor: 'rcu', action: expect.stringMatching(/^grace period over: frees f[123]$/) });
+  });
 });
