@@ -7,12 +7,16 @@
  * can memoise it per (step, content)).
  */
 import type { CompiledMachine } from '../src/concurrency/compile.js';
-import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js';
+import { ModelConfigError, type ActorMachine, type ModelConfig } from '../src/concurrency/model.js';
+import type { EventObject } from 'xstate';
 import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
-import { DEFAULT_SCRIPT, ScriptError, parseScript, scriptPrograms, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
+import { DEFAULT_SCRIPT, POKE_RETURNS, ScriptError, parseScript, scriptPrograms, updaterEvents, updaterMachine, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
 import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import type { Insn as DecodedInsn } from '../src/jit/x86/decode.js';
 import { X86_PATCH_SIZE } from '../src/jit/x86/x86.js';
+import { errnoName } from '../src/poke/errno.js';
+import type { SiteDecl } from '../src/model/index.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { jit_tail_caller, type JitImage } from '../src/jit/x86/caller.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
@@ -97,13 +101,25 @@ export function executorTables(cpu: CompiledMachine) {
 /** What each state of a compiled updater machine (src/arraymap/updater.ts) is, and its events. */
 export function updaterTables(up: CompiledMachine) {
   const meta = up.meta.map((m) => m.step as UpdaterStepMeta);
+  const evXchg = (old: number): number => up.eventIndex(`XCHG_OLD(old=${old})`);
+  const evRet = (ret: number): number => up.eventIndex(`RET(ret=${ret})`);
+  /** the events by parameter, looked up once (for the search's hot path) */
+  const xchgOld: number[] = [];
+  up.events.forEach((e, i) => {
+    if (e.type === 'XCHG_OLD') xchgOld[(e as { old?: number }).old ?? 0] = i;
+  });
+  const retAt = POKE_RETURNS.map(evRet);
   return {
     meta,
     bug: up.tags.map((t) => t.has('P4')),
     evSTEP: up.eventIndex('STEP'),
     evGP: up.eventIndex('GP_DONE'),
-    evXchg: (old: number): number => up.eventIndex(`XCHG_OLD(old=${old})`),
-    evRet: (ret: number): number => up.eventIndex(`RET(ret=${ret})`),
+    evXchg,
+    evRet,
+    /** xchg's event for the old value `old` of ptrs[0] (0: NULL), from a table */
+    xchgEvent: (old: number): number => xchgOld[old] ?? -1,
+    /** a poke's event for its return value, from a table */
+    retEvent: (ret: number): number => retAt[POKE_RETURNS.indexOf(ret)] ?? -1,
     /** index into SITES of the site a poke state pokes, or -1 */
     site: meta.map((m) => (m.op === 'poke' ? SITES.indexOf(m.step.site) : -1)),
   };
@@ -126,4 +142,47 @@ export function scratchPoke(
   const prog = (k: number): BpfProg | null => (k ? progs[k - 1] : null);
   const ret = doPokeStep({ text, kallsyms }, m.step, poke, prog(m.old_prog), prog(m.new_prog));
   return { ret, after: text.read(site, X86_PATCH_SIZE) };
+}
+
+/** `f2`, or `NULL` for no program (ptrs[0], xchg's old value). */
+export const progName = (k: number): string => (k ? `f${k}` : 'NULL');
+
+/** The two poke sites of the caller's tail call, with the bytes the JIT left there (for DecodedSites). */
+export function siteDecls(world: TailcallPokeWorld): SiteDecl[] {
+  const poke = world.caller.pokes[0];
+  return SITES.map((name, i) => {
+    const address = i === 0 ? poke.tailcall_bypass : poke.tailcall_target;
+    return { name, address, initial: world.text.read(address, X86_PATCH_SIZE) };
+  });
+}
+
+/**
+ * What the tail-call executor (src/concurrency/cpu.ts) does on a whole instruction at a poke
+ * site: nop5 falls through, `jmp out` skips the tail call, `jmp f_k+off` enters f_k; -1 for
+ * anything else (or bytes that do not decode).
+ */
+export function executorEventOf(cpu: CompiledMachine, world: TailcallPokeWorld): (insn: DecodedInsn | undefined) => number {
+  const poke = world.caller.pokes[0];
+  const tailEntry = world.progs.map((p) => p.bpf_func + BigInt(poke.adj_off));
+  const evNop = cpu.eventIndex('EXEC_NOP');
+  const evOut = cpu.eventIndex('EXEC_JMP_OUT');
+  const evProg = world.progs.map((_, k) => cpu.eventIndex(`EXEC_JMP_PROG(prog=${k + 1})`));
+  return (insn) => {
+    if (insn?.kind === 'nop' && insn.len === X86_PATCH_SIZE) return evNop;
+    if (insn?.kind !== 'jmp' || insn.target === undefined) return -1;
+    if (insn.target === poke.bypass_addr) return evOut;
+    const k = tailEntry.indexOf(insn.target);
+    return k >= 0 ? evProg[k] : -1;
+  };
+}
+
+/** The updater's machine as an actor to draw (`pokecheck graph --kind updater`), its events printed in kernel terms. */
+export function updaterActor(name: string, title: string, script: ScriptOp[], protocol: PokeProtocol, progs: number, violationTags: ReadonlySet<string>): ActorMachine {
+  const formatEvent = (e: EventObject): string => {
+    const p = e as EventObject & { old?: number; ret?: number };
+    if (p.type === 'XCHG_OLD') return `old=${progName(p.old ?? 0)}`;
+    if (p.type === 'RET') return errnoName(p.ret ?? 0);
+    return '';
+  };
+  return { name, title, machine: updaterMachine(script, protocol), events: updaterEvents(progs), violationTags, formatEvent };
 }

@@ -35,27 +35,24 @@
  * the updaters; tailcall-poke covers executors), so synchronize_rcu() returns
  * at once and program lifetimes are not tracked; a poke is one atomic step.
  *
- * Packed state (Int32 words):
- *   w0: loader state (8 bits) | tracked (1) | stable (1) | in kallsyms (1) | ptrs[0] (4)
- *   w1: bypass content id (8) | target content id (8)
- *   w2..: one 16-bit field per updater: its machine state (12) | holds poke_mutex (1) | xchg done (1) | descriptor in the walk (1)
+ * Written on the typed model layer (src/model/): the state is the layout
+ * below; the actors are the loader (cpu0) and the updating CPUs; P4 and S2
+ * are predicates.
  */
 import { BPF_TAIL_CALL_DIRECT_FIXUP, progLoadEvents, progLoadMachine, type LoadStepMeta } from '../src/arraymap/prog_load.js';
-import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, scriptText, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
 import { compileMachine } from '../src/concurrency/compile.js';
-import { CpuFields } from '../src/concurrency/cpu-fields.js';
-import { BytesInterner } from '../src/concurrency/interner.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
-import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
+import { moveOrThrow } from '../src/concurrency/machine-step.js';
+import { ModelConfigError, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import { decodeInsn, DecodeError } from '../src/jit/x86/decode.js';
-import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr } from '../src/jit/x86/x86.js';
-import { EINVAL } from '../src/poke/errno.js';
-import { errnoName } from '../src/poke/errno.js';
+import { NOP5, emit_jump } from '../src/jit/x86/x86.js';
+import { EINVAL, errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
-import { scratchPoke, SITES, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { checkableModel, defineLayout, DecodedSites, type Property, type TypedModel } from '../src/model/index.js';
+import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables } from './tailcall-common.js';
 import { tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
@@ -66,215 +63,208 @@ export const LOAD_RACE_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
   { id: 'S2', description: 'whenever poke_mutex is free, a tracked, stable descriptor\'s bytes encode ptrs[0]' },
 ];
 
-export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
+type PokeMeta = Extract<UpdaterStepMeta, { op: 'poke' }>;
+
+/**
+ * The state: the loader's state, the caller's descriptor flags (tracked in poke_progs,
+ * tailcall_target_stable, known to kallsyms), ptrs[0], both sites' contents; per updating CPU
+ * (cpu1..) its updater state, whether it holds poke_mutex, whether its xchg is done (it is in
+ * prog_array_map_poke_run until the unlock), and whether that walk found the descriptor. The
+ * record's fields are in the order of the hand-packed model this replaced (same sort under
+ * symmetry, same counterexamples).
+ */
+function loadRaceLayout(U: number) {
+  return defineLayout({
+    shared: { loader: 8, tracked: 1, stable: 1, kallsyms: 1, slot: 4, bypass: 8, target: 8 },
+    cpus: { count: U, bits: 16, fields: { state: 12, locked: 1, xchged: 1, walk: 1 } },
+  });
+}
+
+export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
   const { protocol, script, progs: K } = tailcallConfig('tailcall-load-race', { ...cfg, options: { script: cfg.options.script ?? LOAD_RACE_SCRIPT } }, PROTOCOL_NAMES, 9, 15);
   const N = cfg.cpus;
   if (N < 2) throw new ModelConfigError('tailcall-load-race: --cpus must be at least 2 (cpu0 loads the caller, the others update the map)');
   const U = N - 1;
 
+  // ---- the world: the caller's bytes, kallsyms without and with it, the actors' machines -----
   const world = tailcallPokeWorld(K);
-  const poke = { ...world.caller.pokes[0] };
-  const siteAddr = [poke.tailcall_bypass, poke.tailcall_target];
-  const kallsyms = [new BpfKallsyms(), new BpfKallsyms()];
-  kallsyms[1].bpf_prog_kallsyms_add('caller', world.caller.address, world.caller.bytes.length);
-
+  const poke = world.caller.pokes[0];
+  /** by the kallsyms field: the caller unknown to is_bpf_text_address (0), known (1) */
+  const kallsymsOf = [new BpfKallsyms(), world.kallsyms];
   const ld = compileMachine(progLoadMachine, progLoadEvents(K));
   const up = compileMachine(updaterMachine(script, protocol), updaterEvents(K));
   if (ld.names.length > 256 || up.names.length >= 1 << 12) throw new Error('tailcall-load-race: machine too large to pack');
   const ldMeta = ld.meta.map((m) => m.step as LoadStepMeta);
   const ldHolds = ld.tags.map((t) => t.has('holds_poke_mutex'));
   const ldBug = ld.tags.map((t) => t.has('P4'));
-  const LE = ld.events.length;
   const ldSTEP = ld.eventIndex('STEP');
+  /** The loader's events, looked up once: what it read in ptrs[0], a fixup poke's return. */
+  const ldReadPtrs = Array.from({ length: K + 1 }, (_, k) => ld.eventIndex(`READ_PTRS(prog=${k})`));
+  const ldRetAt = POKE_RETURNS.map((r) => ld.eventIndex(`RET(ret=${r})`));
   /** The fixup's pokes as updater-style poke metas (old NULL, new = the target read under the mutex). */
-  const ldPoke = ldMeta.map((m, l): Extract<UpdaterStepMeta, { op: 'poke' }> | undefined =>
+  const ldPoke = ldMeta.map((m, l): PokeMeta | undefined =>
     m.op === 'fixup_poke'
       ? { op: 'poke', opIndex: -1, key: 0, step: BPF_TAIL_CALL_DIRECT_FIXUP[m.fixup!], old_prog: 0, new_prog: Number(ld.contexts[l].target), old_addr: 'NULL', new_addr: 'NULL', doc: m.doc }
       : undefined,
   );
-  const { meta: upMeta, bug: upBug, evSTEP, evGP, evXchg, evRet, site: upSite } = updaterTables(up);
-  const UE = up.events.length;
+  const upT = updaterTables(up);
 
-  // ---- site contents and what ptrs[0] must look like ----------------------------------------
-  const contents = [0, 1].map((s) => new BytesInterner(256, `tailcall-load-race: ${SITES[s]} contents`));
-  const initialContent = [0, 1].map((s) => contents[s].intern(world.text.read(siteAddr[s], X86_PATCH_SIZE)));
+  // ---- the sites and what ptrs[0] must look like ---------------------------------------------
+  const sites = new DecodedSites('tailcall-load-race', siteDecls(world));
+  const siteAddr = sites.sites.map((d) => d.address);
   /** enc(ptrs[0] = k): the content id each site must hold. */
   const encoding = Array.from({ length: K + 1 }, (_, k) => [
-    contents[0].intern(k ? NOP5 : emit_jump(siteAddr[0], poke.bypass_addr)),
-    contents[1].intern(k ? poke_insn(siteAddr[1], 'BPF_MOD_JUMP', world.progs[k - 1].bpf_func + BigInt(poke.adj_off))! : NOP5),
+    sites.intern(0, k ? NOP5 : emit_jump(siteAddr[0], poke.bypass_addr)),
+    sites.intern(1, k ? poke_insn(siteAddr[1], 'BPF_MOD_JUMP', world.progs[k - 1].bpf_func + BigInt(poke.adj_off))! : NOP5),
   ]);
-  const pokeCache = new Map<string, { ret: number; content: number }>();
-  const doPoke = (m: Extract<UpdaterStepMeta, { op: 'poke' }>, c: number, ksym: number): { ret: number; content: number } => {
-    const key = `${m.step.site}|${m.step.old_addr}|${m.step.new_addr}|${m.step.via}|${m.old_prog}|${m.new_prog}|${c}|${ksym}`;
+
+  // ---- the state -----------------------------------------------------------------------------
+  const L = loadRaceLayout(U);
+  const { loader, tracked, stable, kallsyms, slot } = L.shared;
+  const content = [L.shared.bypass, L.shared.target];
+  const { state, locked, xchged, walk } = L.cpu;
+  const records = L.cpus!;
+  /** Who holds poke_mutex: 0 the loader, i + 1 updater i, -1 nobody. */
+  const mutexHolder = (s: Int32Array): number => {
+    if (ldHolds[loader.get(s)]) return 0;
+    for (let i = 0; i < U; i++) if (locked.get(s, i)) return i + 1;
+    return -1;
+  };
+
+  /** A poke on content c with the caller known to kallsyms or not: its return and the content it leaves. Memoised per poking state (`who`: the loader's l, or K_LD + the updater's u). */
+  const K_LD = ld.names.length;
+  const pokeCache = new Map<number, { ret: number; content: number }>();
+  const doPoke = (m: PokeMeta, who: number, c: number, ksym: number): { ret: number; content: number } => {
+    const key = (who * 256 + c) * 2 + ksym;
     let r = pokeCache.get(key);
     if (r === undefined) {
-      const s = SITES.indexOf(m.step.site);
-      const { ret, after } = scratchPoke(m, poke, siteAddr[s], contents[s].bytes(c), world.progs, kallsyms[ksym]);
+      const st = SITES.indexOf(m.step.site);
+      const { ret, after } = scratchPoke(m, poke, siteAddr[st], sites.bytes(st, c), world.progs, kallsymsOf[ksym]);
       if (!POKE_RETURNS.includes(ret)) throw new Error(`tailcall-load-race: unexpected poke return ${ret}`);
-      r = { ret, content: contents[s].intern(after) };
+      r = { ret, content: sites.intern(st, after) };
       pokeCache.set(key, r);
     }
     return r;
   };
-
-  // ---- packing ----------------------------------------------------------------------------------
-  const fields = new CpuFields(U, 2, 16);
-  const U_MASK = 0xfff;
-  const LOCKED = 1 << 12;
-  const XCHGED = 1 << 13;
-  const WALK = 1 << 14;
-  const TRACKED = 1 << 8;
-  const STABLE = 1 << 9;
-  const KSYM = 1 << 10;
-  const ldOf = (s: Int32Array): number => s[0] & 0xff;
-  const slotOf = (s: Int32Array): number => (s[0] >>> 11) & 0xf;
-  const setLd = (s: Int32Array, l: number): void => {
-    s[0] = (s[0] & ~0xff) | l;
-  };
-  const setSlot = (s: Int32Array, k: number): void => {
-    s[0] = (s[0] & ~(0xf << 11)) | (k << 11);
-  };
-  const contentOf = (s: Int32Array, site: number): number => (s[1] >>> (site * 8)) & 0xff;
-  const setContent = (s: Int32Array, site: number, c: number): void => {
-    s[1] = (s[1] & ~(0xff << (site * 8))) | (c << (site * 8));
-  };
-  const mutexHolder = (s: Int32Array): number => {
-    if (ldHolds[ldOf(s)]) return 0;
-    for (let i = 0; i < U; i++) if (fields.get(s, i) & LOCKED) return i + 1;
-    return -1;
-  };
-  const scratch: number[] = new Array(U).fill(0);
-
-  /** Runs the poke at site of `m` in `next`; returns its value. */
-  const applyPoke = (s: Int32Array, next: Int32Array, m: Extract<UpdaterStepMeta, { op: 'poke' }>): number => {
-    const st = SITES.indexOf(m.step.site);
-    const { ret, content } = doPoke(m, contentOf(s, st), s[0] & KSYM ? 1 : 0);
-    setContent(next, st, content);
+  const pokeIn = (s: Int32Array, m: PokeMeta, who: number) => doPoke(m, who, content[SITES.indexOf(m.step.site)].get(s), kallsyms.get(s));
+  /** Runs the poke `m` on the state in `next`; returns its value. */
+  const applyPoke = (s: Int32Array, next: Int32Array, m: PokeMeta, who: number): number => {
+    const { ret, content: c } = pokeIn(s, m, who);
+    content[SITES.indexOf(m.step.site)].set(next, c);
     return ret;
   };
 
+  // ---- the actors ----------------------------------------------------------------------------
+  /** cpu0 runs the next step of loading, then releasing, the caller. */
   const loaderStep = (s: Int32Array, next: Int32Array): boolean => {
-    const l = ldOf(s);
+    const l = loader.get(s);
     const m = ldMeta[l];
     if (m.op === 'done' || m.op === 'bug') return false;
     if (m.lock && mutexHolder(s) >= 0) return false;
-    next.set(s);
     let ev = ldSTEP;
     switch (m.op) {
       case 'track':
-        next[0] |= TRACKED;
+        tracked.set(next, 1);
         break;
       case 'fixup_lock':
-        ev = ld.eventIndex(`READ_PTRS(prog=${slotOf(s)})`);
+        ev = ldReadPtrs[slot.get(s)];
         break;
       case 'fixup_poke':
-        ev = ld.eventIndex(`RET(ret=${applyPoke(s, next, ldPoke[l]!)})`);
+        ev = ldRetAt[POKE_RETURNS.indexOf(applyPoke(s, next, ldPoke[l]!, l))];
         break;
       case 'stable':
-        next[0] |= STABLE;
+        stable.set(next, 1);
         break;
       case 'kallsyms_add':
-        next[0] |= KSYM;
+        kallsyms.set(next, 1);
         break;
       case 'kallsyms_del':
-        next[0] &= ~KSYM;
+        kallsyms.set(next, 0);
         break;
       case 'untrack':
-        next[0] &= ~TRACKED;
+        tracked.set(next, 0);
         break;
       default:
         break;
     }
-    const nl = ld.next[l * LE + ev];
-    if (nl < 0) throw new Error(`tailcall-load-race: loader in ${ld.names[l]} has no move for ${ld.eventNames[ev]}`);
-    setLd(next, nl);
+    loader.set(next, moveOrThrow(ld, l, ev, 'tailcall-load-race: loader'));
     return true;
   };
 
   /** Drives an updater machine past the steps of bpf_arch_poke_desc_update when the walk finds no descriptor. */
   const skipWalk = (u: number): number => {
     for (;;) {
-      const op = upMeta[u].op;
-      const ev = op === 'poke' ? evRet(1) : op === 'sync_start' ? evSTEP : op === 'sync_wait' ? evGP : -1;
+      const op = upT.meta[u].op;
+      const ev = op === 'poke' ? upT.retEvent(1) : op === 'sync_start' ? upT.evSTEP : op === 'sync_wait' ? upT.evGP : -1;
       if (ev < 0) return u;
-      u = up.next[u * UE + ev];
+      u = moveOrThrow(up, u, ev, 'tailcall-load-race: updater');
     }
   };
 
+  /** Updating CPU i + 1 runs the next step of its map script: mutex_lock, xchg and the walk, the walk's pokes, mutex_unlock, the put. */
   const updaterStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
-    const g = fields.get(s, i);
-    const u = g & U_MASK;
-    const m = upMeta[u];
-    let ng = g;
-    next.set(s);
-    if (g & XCHGED && (m.op === 'xchg' || m.op === 'put' || m.op === 'done')) {
-      ng = g & ~(LOCKED | XCHGED | WALK); // mutex_unlock
-    } else if (m.op === 'xchg' && !(g & LOCKED)) {
-      if (mutexHolder(s) >= 0) return false;
-      ng = g | LOCKED; // mutex_lock
-    } else {
-      let ev: number;
-      switch (m.op) {
-        case 'xchg': {
-          const walk = (s[0] & TRACKED) !== 0 && (s[0] & STABLE) !== 0;
-          setSlot(next, m.new_prog);
-          let nu = up.next[u * UE + evXchg(slotOf(s))];
-          if (!walk) nu = skipWalk(nu);
-          fields.set(next, i, (nu | LOCKED | XCHGED | (walk ? WALK : 0)) >>> 0);
-          return true;
-        }
-        case 'poke':
-          ev = evRet(applyPoke(s, next, m));
-          break;
-        case 'sync_start':
-        case 'put':
-          ev = evSTEP;
-          break;
-        case 'sync_wait':
-          ev = evGP;
-          break;
-        default:
-          return false;
-      }
-      const nu = up.next[u * UE + ev];
-      if (nu < 0) throw new Error(`tailcall-load-race: updater in ${up.names[u]} has no move for ${up.eventNames[ev]}`);
-      ng = (g & ~U_MASK) | nu;
+    const g = records.get(s, i);
+    const u = state.of(g);
+    const m = upT.meta[u];
+    if (xchged.of(g) && (m.op === 'xchg' || m.op === 'put' || m.op === 'done')) {
+      records.set(next, i, state.with(0, u)); // mutex_unlock: prog_array_map_poke_run is over
+      return true;
     }
-    fields.set(next, i, ng);
+    if (m.op === 'xchg' && !locked.of(g)) {
+      if (mutexHolder(s) >= 0) return false;
+      locked.set(next, i, 1); // mutex_lock
+      return true;
+    }
+    let ev: number;
+    switch (m.op) {
+      case 'xchg': {
+        // prog_array_map_poke_run: the tracking list and tailcall_target_stable only change under poke_mutex, so the walk is decided here
+        const walks = tracked.get(s) === 1 && stable.get(s) === 1;
+        slot.set(next, m.new_prog);
+        let nu = moveOrThrow(up, u, upT.xchgEvent(slot.get(s)), 'tailcall-load-race: updater');
+        if (!walks) nu = skipWalk(nu);
+        records.set(next, i, walk.with(xchged.with(locked.with(state.with(0, nu), 1), 1), walks ? 1 : 0));
+        return true;
+      }
+      case 'poke':
+        ev = upT.retEvent(applyPoke(s, next, m, K_LD + u));
+        break;
+      case 'sync_start':
+      case 'put':
+        ev = upT.evSTEP;
+        break;
+      case 'sync_wait':
+        ev = upT.evGP;
+        break;
+      default:
+        return false;
+    }
+    state.set(next, i, moveOrThrow(up, u, ev, 'tailcall-load-race: updater'));
     return true;
   };
 
-  const system: TransitionSystem = {
-    width: 2 + fields.words,
-    properties: LOAD_RACE_PROPERTIES.map((p) => ({ ...p, checked: true })),
-    initial(out) {
-      out.fill(0);
-      setLd(out, ld.initial);
-      setContent(out, 0, initialContent[0]);
-      setContent(out, 1, initialContent[1]);
-      for (let i = 0; i < U; i++) fields.set(out, i, up.initial);
+  // ---- the properties ------------------------------------------------------------------------
+  const properties: Property[] = [
+    {
+      ...LOAD_RACE_PROPERTIES[0],
+      violated: (s) => {
+        if (ldBug[loader.get(s)]) return true;
+        for (let i = 0; i < U; i++) if (upT.bug[state.get(s, i)]) return true;
+        return false;
+      },
     },
-    expand(s, next, sink) {
-      if (loaderStep(s, next)) sink(0);
-      for (let i = 0; i < U; i++) if (updaterStep(s, next, i)) sink(i + 1);
+    {
+      ...LOAD_RACE_PROPERTIES[1],
+      violated: (s) => {
+        if (mutexHolder(s) >= 0 || !tracked.get(s) || !stable.get(s)) return false;
+        const enc = encoding[slot.get(s)];
+        return content[0].get(s) !== enc[0] || content[1].get(s) !== enc[1];
+      },
     },
-    violations(s) {
-      let v = ldBug[ldOf(s)] ? 1 : 0;
-      for (let i = 0; i < U; i++) if (upBug[fields.get(s, i) & U_MASK]) v |= 1;
-      if (mutexHolder(s) < 0 && s[0] & TRACKED && s[0] & STABLE) {
-        const enc = encoding[slotOf(s)];
-        if (contentOf(s, 0) !== enc[0] || contentOf(s, 1) !== enc[1]) v |= 2;
-      }
-      return v;
-    },
-    canonicalize(s) {
-      fields.canonicalize(s, scratch);
-    },
-  };
+  ];
 
-  // ---- printing ---------------------------------------------------------------------------------
-  const progName = (k: number): string => (k ? `f${k}` : 'NULL');
-  const pokeResult = (ret: number, m: Extract<UpdaterStepMeta, { op: 'poke' }>, bug: boolean): string => {
+  // ---- printing ------------------------------------------------------------------------------
+  const pokeText = (ret: number, m: PokeMeta, bug: boolean): string => {
     let t = ` = ${errnoName(ret)}`;
     if (ret === -EINVAL && !bug) t += ' (is_bpf_text_address: not in kallsyms; tolerated, the poke is skipped)';
     if (bug) t += ` -> BUG_ON(${m.step.bug_on})`;
@@ -282,61 +272,77 @@ export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
   };
   const insnText = (st: number, c: number): string => {
     try {
-      return decodeInsn(contents[st].bytes(c), siteAddr[st]).text;
+      return decodeInsn(sites.bytes(st, c), siteAddr[st]).text;
     } catch (e) {
       if (e instanceof DecodeError) return e.message;
       throw e;
     }
   };
+  const describeLoader = (before: Int32Array, after: Int32Array): string => {
+    const l = loader.get(before);
+    const m = ldMeta[l];
+    let text = m.doc;
+    if (m.op === 'fixup_lock') text += ` = ${progName(slot.get(before))}${slot.get(before) ? '' : ': nothing to poke'}`;
+    if (m.op === 'fixup_poke') {
+      const pm = ldPoke[l]!;
+      text = text.replace('target+off', `${progName(pm.new_prog)}+off`);
+      text += pokeText(pokeIn(before, pm, l).ret, pm, ldBug[loader.get(after)]);
+    }
+    return text;
+  };
+  const describeUpdater = (before: Int32Array, after: Int32Array, i: number): string => {
+    const g = records.get(before, i);
+    const ng = records.get(after, i);
+    const u = state.of(g);
+    const m = upT.meta[u];
+    if (xchged.of(g) && !xchged.of(ng)) return 'prog_array_map_poke_run done: mutex_unlock(&aux->poke_mutex)';
+    if (!locked.of(g) && locked.of(ng)) return 'mutex_lock(&aux->poke_mutex)';
+    let text = m.doc;
+    if (m.op === 'xchg') {
+      text += ` -> old = ${progName(slot.get(before))}`;
+      text += walk.of(ng) ? '; prog_array_map_poke_run: the caller\'s descriptor is tracked and stable' : `; prog_array_map_poke_run: no tracked, stable descriptor on key 0 (${tracked.get(before) ? 'tailcall_target_stable not set yet' : 'the caller is not tracked'}): nothing poked`;
+    }
+    if (m.op === 'poke') text += pokeText(pokeIn(before, m, K_LD + u).ret, m, upT.bug[state.of(ng)]);
+    return text;
+  };
 
-  return {
+  return checkableModel({
     model: 'tailcall-load-race',
     protocol: cfg.protocol,
     cpus: N,
     config: { script: scriptText(script) },
-    system,
-    describe(before, after, action): StepView {
-      if (action === 0) {
-        const l = ldOf(before);
-        const m = ldMeta[l];
-        let text = m.doc;
-        if (m.op === 'fixup_lock') text += ` = ${progName(slotOf(before))}${slotOf(before) ? '' : ': nothing to poke'}`;
-        if (m.op === 'fixup_poke') {
-          const pm = ldPoke[l]!;
-          text = text.replace('target+off', `${progName(pm.new_prog)}+off`);
-          text += pokeResult(doPoke(pm, contentOf(before, SITES.indexOf(pm.step.site)), before[0] & KSYM ? 1 : 0).ret, pm, ldBug[ldOf(after)]);
-        }
-        return { actor: 'cpu0 (load)', action: text };
-      }
-      const g = fields.get(before, action - 1);
-      const ng = fields.get(after, action - 1);
-      const m = upMeta[g & U_MASK];
-      let text: string;
-      if (g & XCHGED && !(ng & XCHGED)) text = 'prog_array_map_poke_run done: mutex_unlock(&aux->poke_mutex)';
-      else if (!(g & LOCKED) && ng & LOCKED) text = 'mutex_lock(&aux->poke_mutex)';
-      else {
-        text = m.doc;
-        if (m.op === 'xchg') {
-          text += ` -> old = ${progName(slotOf(before))}`;
-          text += ng & WALK ? '; prog_array_map_poke_run: the caller\'s descriptor is tracked and stable' : `; prog_array_map_poke_run: no tracked, stable descriptor on key 0 (${before[0] & TRACKED ? 'tailcall_target_stable not set yet' : 'the caller is not tracked'}): nothing poked`;
-        }
-        if (m.op === 'poke') text += pokeResult(doPoke(m, contentOf(before, upSite[g & U_MASK]), before[0] & KSYM ? 1 : 0).ret, m, upBug[ng & U_MASK]);
-      }
-      return { actor: `cpu${action} (map update)`, action: text };
+    layout: L,
+    initial(s) {
+      loader.set(s, ld.initial);
+      content[0].set(s, sites.initial[0]);
+      content[1].set(s, sites.initial[1]);
+      for (let i = 0; i < U; i++) state.set(s, i, up.initial);
     },
-    sites(s): SiteView[] {
-      return [0, 1].map((st) => {
-        const c = contentOf(s, st);
-        return { name: SITES[st], address: hexAddr(siteAddr[st]), bytes: contents[st].hex(c), disasm: insnText(st, c) };
-      });
+    steps: [
+      { actor: 'loader', next: loaderStep },
+      { actor: 'updater', count: U, next: updaterStep },
+    ],
+    properties,
+    symmetry: 'cpus',
+    describe(before, after, a) {
+      if (a.actor === 'loader') return { actor: 'cpu0 (load)', action: describeLoader(before, after) };
+      return { actor: `cpu${a.i + 1} (map update)`, action: describeUpdater(before, after, a.i) };
     },
-    summary(s): string {
-      const flags = [s[0] & TRACKED ? 'tracked' : 'untracked', s[0] & STABLE ? 'stable' : 'not stable', s[0] & KSYM ? 'in kallsyms' : 'not in kallsyms'];
+    sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: insnText(st, content[st].get(s)) })),
+    summary(s) {
+      const flags = [tracked.get(s) ? 'tracked' : 'untracked', stable.get(s) ? 'stable' : 'not stable', kallsyms.get(s) ? 'in kallsyms' : 'not in kallsyms'];
       const holder = mutexHolder(s);
-      const ups = Array.from({ length: U }, (_, i) => `cpu${i + 1}=${up.names[fields.get(s, i) & U_MASK]}`);
-      return `ptrs[0]=${progName(slotOf(s))} caller: ${flags.join(', ')}; poke_mutex ${holder < 0 ? 'free' : `held by cpu${holder}`}; cpu0=${ld.names[ldOf(s)]} ${ups.join(' ')}`;
+      const ups = Array.from({ length: U }, (_, i) => `cpu${i + 1}=${up.names[state.get(s, i)]}`);
+      return `ptrs[0]=${progName(slot.get(s))} caller: ${flags.join(', ')}; poke_mutex ${holder < 0 ? 'free' : `held by cpu${holder}`}; cpu0=${ld.names[loader.get(s)]} ${ups.join(' ')}`;
     },
-  };
+    actorMachines() {
+      const bad = new Set(properties.map((p) => p.id));
+      return [
+        { name: 'loader', title: 'cpu0 loading, then releasing, the tail-calling program (src/arraymap/prog_load.ts)', machine: progLoadMachine, events: progLoadEvents(K), violationTags: bad },
+        updaterActor('updater', `Each map-updating CPU: "${scriptText(script)}" under ${cfg.protocol} (src/arraymap/updater.ts)`, script, protocol, K, bad),
+      ];
+    },
+  });
 }
 
 export const tailcallLoadRace: ModelDefinition = {

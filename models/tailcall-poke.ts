@@ -20,7 +20,6 @@
  * step of the `rcu` actor once every CPU that was a reader at the put has
  * left; a CPU stuck in `fell_through` stays a reader.
  */
-import type { EventObject } from 'xstate';
 import { compileMachine, eventName } from '../src/concurrency/compile.js';
 import { anyOpsEvents, anyOpsUpdaterMachine, userOpEvent, userOpText, userOps } from '../src/arraymap/user-space.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
@@ -34,7 +33,7 @@ import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
-import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorTables, scratchPoke, tailcallConfig, tailcallPokeWorld, updaterTables } from './tailcall-common.js';
+import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorEventOf, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables } from './tailcall-common.js';
 
 export { CALLER_ADDRESS, TARGET_ADDRESSES, PROPERTIES, tailcallPokeWorld, type TailcallPokeWorld } from './tailcall-common.js';
 
@@ -78,19 +77,8 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   /** What a CPU does on the bytes at a site (an event of its machine), and what the A-D site machine sees there. */
   const progOfJmp = (target: bigint | undefined): number => (target === undefined ? -1 : tailEntry.indexOf(target));
-  const sites = new DecodedSites(
-    'tailcall-poke',
-    SITES.map((name, i) => {
-      const address = i === 0 ? poke.tailcall_bypass : poke.tailcall_target;
-      return { name, address, initial: world.text.read(address, X86_PATCH_SIZE) };
-    }),
-    (_s, insn) => {
-      if (insn?.kind === 'nop' && insn.len === X86_PATCH_SIZE) return cpu.eventIndex('EXEC_NOP');
-      if (insn?.kind === 'jmp' && insn.target === poke.bypass_addr) return cpu.eventIndex('EXEC_JMP_OUT');
-      const k = insn?.kind === 'jmp' ? progOfJmp(insn.target) : -1;
-      return k >= 0 ? cpu.eventIndex(`EXEC_JMP_PROG(prog=${k + 1})`) : -1;
-    },
-  );
+  const executorEvent = executorEventOf(cpu, world);
+  const sites = new DecodedSites('tailcall-poke', siteDecls(world), (_s, insn) => executorEvent(insn));
   const siteEventOf: number[][] = [[], []];
   const siteEvent = (s: number, c: number): number => {
     let e = siteEventOf[s][c];
@@ -294,7 +282,6 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const covers = `every sequence of map operations over keys {0} and programs {${Array.from({ length: K }, (_, k) => `f${k + 1}`).join(', ')}} (addresses reused)`;
 
   // ---- printing ------------------------------------------------------------------------------
-  const progName = (k: number): string => (k ? `f${k}` : 'NULL');
   const describeCpu = (before: Int32Array, after: Int32Array, i: number): string => {
     const qq = q.get(before, i);
     const to = cpu.names[q.get(after, i)];
@@ -350,7 +337,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     describe(before, after, a) {
       if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
       if (a.actor === 'updater') return describeUpdater(before, after);
-      return `grace period over: frees f${a.i + 1}`;
+      return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {
@@ -363,18 +350,12 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     },
     actorMachines() {
       const bad = new Set(['forbidden', ...properties.map((p) => p.id)]);
-      const formatEvent = (e: EventObject): string => {
-        const p = e as EventObject & { old?: number; ret?: number };
-        if (p.type === 'XCHG_OLD') return `old=${progName(p.old ?? 0)}`;
-        if (p.type === 'RET') return errnoName(p.ret ?? 0);
-        return '';
-      };
       return [
         { name: 'cpu', title: 'CPU executor of the direct tail call (src/concurrency/cpu.ts)', machine: tailCallCpuMachine, events: cpuEvents(K), violationTags: bad },
         { name: 'site', title: 'Poke site states A-D (src/poke/site-machine.ts)', machine: pokeSiteMachine, events: siteEvents(K), targets: ['A', 'B', 'C', 'D'], violationTags: bad },
         anyOps
-          ? { name: 'updater', title: `User space doing any operation, under ${cfg.protocol} (src/arraymap/user-space.ts)`, machine: anyOpsUpdaterMachine(K, protocol), events: anyOpsEvents(K), violationTags: bad, formatEvent }
-          : { name: 'updater', title: `Updater for "${scriptText}" under ${cfg.protocol} (src/arraymap/updater.ts)`, machine: updaterMachine(script, protocol), events: updaterEvents(K), violationTags: bad, formatEvent },
+          ? { ...updaterActor('updater', `User space doing any operation, under ${cfg.protocol} (src/arraymap/user-space.ts)`, script, protocol, K, bad), machine: anyOpsUpdaterMachine(K, protocol), events: anyOpsEvents(K) }
+          : updaterActor('updater', `Updater for "${scriptText}" under ${cfg.protocol} (src/arraymap/updater.ts)`, script, protocol, K, bad),
       ];
     },
     group(s) {

@@ -1,11 +1,14 @@
 /**
- * Byte-level poking (reference-models.md section 3, kernel-poke-facts.md 4):
+ * Byte-level poking (docs/reference-verdicts.md section 3, docs/kernel-facts.md 4):
  * text_poke_bp's steps, the int3 emulation, and `tailcall-poke --level byte`.
  * Expected bytes come from the real kernel's images (test/fixtures/oracle);
  * expected verdicts from the reference: text_poke_bp holds, memcpy breaks P5.
  */
 import { describe, expect, it } from 'vitest';
 import { tailcallPoke } from '../models/tailcall-poke.js';
+import { buildTailcallPokeByte } from '../models/tailcall-poke-byte.js';
+import { explore } from '../src/concurrency/explorer.js';
+import type { CpuField } from '../src/model/index.js';
 import { runCheck } from '../src/check/result.js';
 import { ModelConfigError } from '../src/concurrency/model.js';
 import { TextMemory } from '../src/poke/text.js';
@@ -26,7 +29,7 @@ const KERNEL_SITE_BYTES = new Set(
   }),
 );
 
-describe('text_poke_bp as the kernel orders it (kernel-poke-facts.md 4)', () => {
+describe('text_poke_bp as the kernel orders it (docs/kernel-facts.md 4)', () => {
   it('int3 at byte 0, sync, bytes 1..4, sync, byte 0, sync, then the refs drop', () => {
     const order = text_poke_bp_steps(5).map((s) => (s.op === 'write' ? `${s.byte}@${s.offset}` : s.op));
     expect(order).toEqual([
@@ -94,6 +97,37 @@ describe('tailcall-poke --level byte', () => {
     const r = runCheck(tailcallPoke.build({ protocol: 'no-sync', cpus: 1, options: { level: 'byte' } }));
     expect(r.properties.find((p) => p.id === 'P1')!.status).toBe('violated');
     expect(r.properties.find((p) => p.id === 'P5')!.status).toBe('holds');
+  });
+
+  it('a CPU at an instruction boundary with the sync IPI pending has two moves: its next step, and taking the IPI', () => {
+    const m = buildTailcallPokeByte({ protocol: 'v5.10', cpus: 2, options: { level: 'byte' } });
+    expect(m.actions.kinds.map((k) => [k.actor, k.count])).toEqual([['cpu', 2], ['updater', 1], ['rcu', 3]]);
+    const ipi = m.layout.cpu.ipi as CpuField;
+    const r = explore(m.system);
+    expect(r.complete).toBe(true);
+    const s = new Int32Array(m.system.width);
+    const next = new Int32Array(m.system.width);
+    let both = 0;
+    for (let i = 0; i < r.states && both < 50; i++) {
+      r.store.read(i, s);
+      if (!ipi.get(s, 0)) continue;
+      const moves: { taken: boolean; text: string }[] = [];
+      m.system.expand(s, next, (code) => {
+        const a = m.actions.decode(code);
+        if (a.actor === 'cpu' && a.i === 0) moves.push({ taken: ipi.get(next, 0) === 0, text: m.describe(s, next, code).action });
+      });
+      if (moves.length < 2) continue;
+      both++;
+      expect(moves.map((x) => x.taken)).toEqual([false, true]);
+      expect(moves[1].text).toMatch(/takes the text_poke_bp sync IPI at an instruction boundary/);
+      expect(moves[0].text).not.toMatch(/IPI/);
+    }
+    expect(both).toBeGreaterThan(0);
+  });
+
+  it('hands out its actors\' machines: the executor, the byte fetch and the updater', () => {
+    const m = buildTailcallPokeByte({ protocol: 'v5.10', cpus: 2, options: { level: 'byte', poke: 'memcpy' } });
+    expect(m.actorMachines!().map((a) => a.name)).toEqual(['cpu', 'fetch', 'updater']);
   });
 
   it('rejects --poke at the instruction level, and unknown levels', () => {

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildTailcallPoke } from '../models/tailcall-poke.js';
-import { checkViolationsAgree, defineActions, defineLayout, LayoutError, type TypedModel } from '../src/model/index.js';
+import { checkViolationsAgree, defineActions, defineLayout, GracePeriod, LayoutError, type TypedModel } from '../src/model/index.js';
 
 describe('defineLayout', () => {
   it('packs shared fields in declaration order without straddling a word', () => {
@@ -37,9 +37,37 @@ describe('defineLayout', () => {
     L.cpu.sync.set(s, 2, 1);
     expect(L.cpu.sync.any(s)).toBe(true);
   });
+  it('builds a record field by field with `with` (what `of` reads back), leaving the other fields alone', () => {
+    const L = defineLayout({ shared: {}, cpus: { count: 2, bits: 32, fields: { q: 4, m: [1, 3], buf: 16 } } });
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.nat(), (r, q, buf) => {
+        const rec = L.cpu.buf.with(L.cpu.q.with(r, q), buf);
+        expect(L.cpu.q.of(rec)).toBe(q & 0xf);
+        expect(L.cpu.buf.of(rec)).toBe(buf & 0xffff);
+        for (const f of L.cpu.m.fields) expect(f.of(rec)).toBe(f.of(r));
+      }),
+    );
+  });
   it('refuses a record that does not fit and a field wider than a word', () => {
     expect(() => defineLayout({ shared: {}, cpus: { count: 2, bits: 8, fields: { q: 6, m: [1, 3] } } })).toThrow(LayoutError);
     expect(() => defineLayout({ shared: { a: 33 } })).toThrow(LayoutError);
+  });
+});
+
+describe('GracePeriod', () => {
+  const L = defineLayout({ shared: {}, cpus: { count: 2, bits: 16, fields: { q: 2, sync: 1, holds: [1, 2], other: 3 } } });
+  const reader = [false, true, true, false];
+  const rec = (q: number, other: number) => L.cpu.other.with(L.cpu.holds.fields[1].with(L.cpu.sync.with(L.cpu.q.with(0, q), 1), 1), other);
+  it('by default clears every field but the state when a CPU leaves the read side', () => {
+    const gp = new GracePeriod(L, L.cpu.q, reader);
+    expect(gp.moved(rec(1, 5), 1, 0)).toBe(L.cpu.q.with(0, 0));
+    expect(gp.moved(rec(1, 5), 1, 2)).toBe(rec(2, 5));
+  });
+  it('with marks given, clears only the marks (a record that holds more keeps it)', () => {
+    const gp = new GracePeriod(L, L.cpu.q, reader, [L.cpu.sync, L.cpu.holds]);
+    expect(gp.moved(rec(1, 5), 1, 3)).toBe(L.cpu.other.with(L.cpu.q.with(0, 3), 5));
+    expect(gp.moved(rec(1, 5), 1, 2)).toBe(rec(2, 5));
+    expect(gp.moved(rec(3, 5), 3, 0)).toBe(rec(0, 5)); // not a reader before: nothing to leave
   });
 });
 
@@ -93,5 +121,18 @@ describe('tailcall-poke on the layer', () => {
     const acts: string[] = [];
     m.system.expand(s, next, (a) => acts.push(m.describe(s, next, a).actor));
     expect(acts).toEqual(['cpu0', 'cpu1', 'updater']);
+  });
+  it('prints an RCU free as the rcu actor, as the hand-packed model did (not rcu0, rcu1, ...)', () => {
+    const m = buildTailcallPoke({ protocol: 'v5.10', cpus: 1, options: {} }) as TypedModel;
+    const next = new Int32Array(m.system.width);
+    const frees = reachable(m).flatMap((s) => {
+      const out: { actor: string; action: string }[] = [];
+      m.system.expand(s, next, (a) => {
+        if (m.actions.decode(a).actor === 'rcu') out.push(m.describe(s, next, a));
+      });
+      return out;
+    });
+    expect(frees.length).toBeGreaterThan(0);
+    for (const f of frees) expect(f).toMatchObject({ actor: 'rcu', action: expect.stringMatching(/^grace period over: frees f[123]$/) });
   });
 });

@@ -102,6 +102,10 @@ export class CpuField {
   of(record: number): number {
     return (record >>> this.shift) & this.mask;
   }
+  /** `record` with this field set to v (to build a CPU's new record in one go, then `layout.cpus.set` it). */
+  with(record: number, v: number): number {
+    return (record & ~this.inRecord) | ((v & this.mask) << this.shift);
+  }
 }
 
 /** `count` one-CPU fields of the same width (e.g. one "holds up f_k's free" bit per program). */

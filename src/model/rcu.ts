@@ -12,14 +12,28 @@ import type { CpuField, CpuFieldArray, Field, FieldArray, Layout } from './layou
 
 export class GracePeriod {
   private readonly readerQ: Uint8Array;
+  /** The bits of a record that survive leaving the read side (all but the state and the marks). */
+  private readonly keepOnLeave: number;
   constructor(
     private readonly layout: Layout,
     /** The executor state field of a CPU record. */
     private readonly state: CpuField,
     /** Per executor state: inside a read-side critical section. */
     isReader: readonly boolean[],
+    /**
+     * The grace-period marks of a record, cleared when its CPU leaves the read side. By default
+     * every field but the state (a record that holds only the state and marks); give them when
+     * the record holds more (a byte-level CPU's fetch state and pending IPI).
+     */
+    marks?: readonly (CpuField | CpuFieldArray)[],
   ) {
     this.readerQ = Uint8Array.from(isReader, (r) => (r ? 1 : 0));
+    let markBits = ~state.inRecord;
+    if (marks) {
+      markBits = 0;
+      for (const m of marks) for (const f of 'fields' in m ? m.fields : [m]) markBits |= f.inRecord;
+    }
+    this.keepOnLeave = ~(markBits | state.inRecord);
   }
 
   isReader(q: number): boolean {
@@ -39,11 +53,11 @@ export class GracePeriod {
 
   /**
    * CPU i's record after it moves from executor state q to nq: leaving the
-   * read side ends its part in every pending grace period (every other field
-   * of the record is cleared: a record holds only the state and marks).
+   * read side ends its part in every pending grace period (its marks are
+   * cleared; see the constructor).
    */
   moved(record: number, q: number, nq: number): number {
-    return this.readerQ[q] && !this.readerQ[nq] ? nq << this.state.shift : (record & ~this.state.inRecord) | (nq << this.state.shift);
+    return this.readerQ[q] && !this.readerQ[nq] ? (record & this.keepOnLeave) | (nq << this.state.shift) : (record & ~this.state.inRecord) | (nq << this.state.shift);
   }
 
   /** Moves CPU i of `next` to executor state nq (see moved). */

@@ -24,8 +24,12 @@ export class DecodedSites {
   constructor(
     readonly model: string,
     readonly sites: readonly SiteDecl[],
-    /** What a CPU does on `insn` (undefined: the bytes do not decode) at site `site`: an event index, or -1 if it cannot. */
-    private readonly classify: (site: number, insn: DecodedInsn | undefined, bytes: Uint8Array) => number,
+    /**
+     * What a CPU does on `insn` (undefined: the bytes do not decode) at site `site`: an event index,
+     * or -1 if it cannot. Omitted by a model whose CPUs do not execute a site's content whole
+     * (they fetch it byte by byte); `event` is then not available.
+     */
+    private readonly classify?: (site: number, insn: DecodedInsn | undefined, bytes: Uint8Array) => number,
     /** Ids per site stay below this (the width of the content field). */
     limit = 256,
   ) {
@@ -58,7 +62,10 @@ export class DecodedSites {
   /** The CPU's event for content c at site `site` (memoised). */
   event(site: number, c: number): number {
     let e = this.eventCache[site][c];
-    if (e === undefined) e = this.eventCache[site][c] = this.classify(site, this.decode(site, c), this.bytes(site, c));
+    if (e === undefined) {
+      if (!this.classify) throw new Error(`${this.model}: the sites have no CPU events`);
+      e = this.eventCache[site][c] = this.classify(site, this.decode(site, c), this.bytes(site, c));
+    }
     return e;
   }
 
