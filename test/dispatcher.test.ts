@@ -1,5 +1,5 @@
 /**
- * dispatcher: the emitted binary search against kernel-poke-facts.md
+ * dispatcher: the emitted binary search against docs/kernel-facts.md
  * section 6 (`48 81 fa <imm32>` cmp, `7f rel8` / `0f 8f rel32` jg to a
  * 16-byte aligned upper half, leaves `cmp; 0f 84 rel32; ff e2`), the update
  * steps of v6.1 and v6.2, and the verdicts: v6.1 violated by two quick
