@@ -1,6 +1,6 @@
 /**
  * tailcall-cached-target: the RFC's static-path bytes against
- * kernel-poke-facts.md 3e (`81 fa <imm32>` cmp edx,max_entries where the
+ * docs/kernel-facts.md 3e (`81 fa <imm32>` cmp edx,max_entries where the
  * dynamic path has `3b 56 <off>`, jbe -> jae, the slot load at ptrs +
  * max_entries*8, no `prog->bpf_func` load and no `add rcx, OFF`), and the
  * verdicts: with both exchanges and the pokes under poke_mutex (the RFC) no
@@ -55,7 +55,7 @@ describe("the RFC's indirect tail call (facts 3e)", () => {
   });
 });
 
-describe('tailcall-cached-target verdicts (reference-models section 4)', () => {
+describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)', () => {
   for (const cpus of ['1', '2']) {
     it(`rfc-2026 holds at ${cpus} CPU(s) (exit 0)`, async () => {
       const r = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', cpus);
