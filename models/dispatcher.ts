@@ -37,7 +37,7 @@
  */
 import { compileMachine } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView } from '../src/concurrency/model.js';
+import { ModelConfigError, type ModelConfig, type ModelDefinition, type SiteView } from '../src/concurrency/model.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 import {
   DISPATCHER_PROTOCOLS,
@@ -54,7 +54,7 @@ import { dispatcherCpuEvents, dispatcherCpuMachine } from '../src/dispatcher/cpu
 import { disasm } from '../src/jit/x86/decode.js';
 import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/x86/dispatcher.js';
 import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
-import { checkableModel, defineLayout, DecodedSites, GracePeriod, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
 import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */
@@ -126,7 +126,7 @@ function dispatcherLayout(N: number) {
   });
 }
 
-export function buildDispatcher(cfg: ModelConfig): CheckableModel {
+export function buildDispatcher(cfg: ModelConfig): TypedModel<'cpu' | 'updater', ReturnType<typeof dispatcherLayout>> {
   const protocol = cfg.protocol as DispatcherProtocol;
   if (!(protocol in DISPATCHER_PROTOCOLS)) throw new ModelConfigError(`dispatcher: unknown protocol '${cfg.protocol}'`);
   const N = cfg.cpus;

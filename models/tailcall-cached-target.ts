@@ -44,7 +44,7 @@ import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_
 import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arraymap/updater.js';
 import { compileMachine } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import { ModelConfigError, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 import { layoutOf } from '../src/jit/x86/env.js';
 import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path, type TailCallStep } from '../src/jit/x86/tailcall_cached.js';
@@ -52,7 +52,7 @@ import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/t
 import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
 import { TARGET_ADDRESSES, scratchPoke } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
@@ -173,7 +173,7 @@ function cachedTargetLayout(N: number, K: number) {
   });
 }
 
-export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
+export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 'updater' | 'rcu', ReturnType<typeof cachedTargetLayout>> {
   const protocol = cfg.protocol as CachedTargetProtocol;
   if (!(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
   const N = cfg.cpus;

@@ -6,7 +6,9 @@
  * updates (the race 4121d4481b72 fixed), v6.2 holds.
  */
 import { describe, expect, it } from 'vitest';
-import { DISPATCHER_IMAGE } from '../models/dispatcher.js';
+import { DISPATCHER_IMAGE, buildDispatcher } from '../models/dispatcher.js';
+import { explore } from '../src/concurrency/explorer.js';
+import { replay } from '../src/concurrency/trace.js';
 import { parseDispatcherScript, planDispatcherUpdates } from '../src/dispatcher/bpf_dispatcher.js';
 import { defaultJitConfig } from '../src/jit/x86/config.js';
 import { disasm } from '../src/jit/x86/decode.js';
@@ -119,6 +121,33 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
       const r = await cli('check', 'dispatcher', ...args);
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);
+    }
+  });
+});
+
+describe('the dispatcher model read through its layout and typed actions', () => {
+  it("v6.1's shortest D1 trace ends with the updater starting bpf_arch_text_copy on the half a CPU is executing, which marks that CPU", () => {
+    const m = buildDispatcher({ protocol: 'v6.1', cpus: 2, options: {} });
+    const r = explore(m.system, { symmetry: true });
+    const idx = r.firstViolation[0];
+    expect(idx).toBeGreaterThanOrEqual(0);
+    const t = replay(m.system, r.store, idx, true);
+    const last = t.steps[t.steps.length - 1];
+    expect(m.actions.decode(last.action)).toEqual({ actor: 'updater', i: 0 });
+    const { clobbered } = m.layout.cpu;
+    const marked = [0, 1].filter((i) => clobbered.get(last.after, i) === 1);
+    expect(marked).toHaveLength(1);
+    expect(clobbered.get(last.before, marked[0])).toBe(0);
+    const half0 = (s: Int32Array) => m.sites(s).find((v) => v.address === '0xffffffffc0001000')!;
+    expect(half0(last.before).disasm).toMatch(/^search over/);
+    expect(half0(last.after).bytes).toBe('(being written)');
+  });
+  it('hands out its actors: only the v6.2 updater waits for a grace period (4121d4481b72)', () => {
+    for (const [protocol, waits] of [['v6.1', false], ['v6.2', true]] as const) {
+      const actors = buildDispatcher({ protocol, cpus: 1, options: {} }).actorMachines!();
+      expect(actors.map((a) => a.name)).toEqual(['cpu', 'updater']);
+      const states = JSON.stringify(actors[1].machine.config.states);
+      expect(states.includes('GP_DONE')).toBe(waits);
     }
   });
 });

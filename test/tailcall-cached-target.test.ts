@@ -11,6 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
 import { explore } from '../src/concurrency/explorer.js';
+import { replay } from '../src/concurrency/trace.js';
+import { DYING } from '../src/model/index.js';
 import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path } from '../src/jit/x86/tailcall_cached.js';
 import { hexBytes, le32 } from '../src/jit/x86/x86.js';
 import { cli } from './helpers/cli.js';
@@ -94,5 +96,25 @@ describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);
     }
+  });
+});
+
+describe('the tailcall-cached-target model read through its layout and typed actions', () => {
+  it("unlocked: in the shortest P2 trace the CPU's load reads a stale cache entry, a program whose last reference is already gone", () => {
+    const m = buildTailcallCachedTarget({ protocol: 'unlocked', cpus: 1, options: {} });
+    const r = explore(m.system, { symmetry: true });
+    expect(r.firstViolation[0]).toBeGreaterThanOrEqual(0);
+    const t = replay(m.system, r.store, r.firstViolation[0], true);
+    const cpuSteps = t.steps.filter((st) => m.actions.decode(st.action).actor === 'cpu');
+    const load = cpuSteps[cpuSteps.length - 2]; // then the jump into the program that is freed
+    const { slot, cache, life } = m.layout.shared;
+    const k = cache.get(load.before);
+    expect(k).toBeGreaterThan(0);
+    expect(slot.get(load.before)).not.toBe(k);
+    expect(life.get(load.before, k - 1)).toBe(DYING);
+  });
+  it('hands out its actors: the CPU and the two updaters', () => {
+    const actors = buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 1, options: {} }).actorMachines!();
+    expect(actors.map((a) => a.name)).toEqual(['cpu', 'updaterA', 'updaterB']);
   });
 });
