@@ -292,8 +292,8 @@ export function buildDispatcher(cfg: ModelConfig): TypedModel<'cpu' | 'updater',
     return false;
   };
   const properties: Property[] = [
-    { ...DISPATCHER_PROPERTIES[0], violated: someCpu((f, s) => clobbered.of(f) === 1 || (inImage[q.of(f)] && half.get(s, ctx[q.of(f)].half) === WRITING)) },
-    { ...DISPATCHER_PROPERTIES[1], violated: someCpu((f) => inProg[q.of(f)] && ctx[q.of(f)].target !== ctx[q.of(f)].prog) },
+    { ...DISPATCHER_PROPERTIES[0], cpus: 1, violated: someCpu((f, s) => clobbered.of(f) === 1 || (inImage[q.of(f)] && half.get(s, ctx[q.of(f)].half) === WRITING)) },
+    { ...DISPATCHER_PROPERTIES[1], cpus: 1, violated: someCpu((f) => inProg[q.of(f)] && ctx[q.of(f)].target !== ctx[q.of(f)].prog) },
   ];
 
   // ---- printing ------------------------------------------------------------------------------

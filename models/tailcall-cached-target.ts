@@ -305,6 +305,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
   const properties: Property[] = [
     {
       ...CACHED_PROPERTIES[0],
+      cpus: 1,
       violated: (s) => {
         for (let i = 0; i < N; i++) {
           const k = cpuProg[q.get(s, i)];
@@ -313,9 +314,9 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
         return false;
       },
     },
-    { ...CACHED_PROPERTIES[1], violated: (s) => poke_mutex.get(s) === 0 && cache.get(s) !== slot.get(s) },
-    { ...CACHED_PROPERTIES[2], violated: (s) => poke_mutex.get(s) === 0 && (content[0].get(s) !== encBypass[slot.get(s)] || content[1].get(s) !== encTarget[slot.get(s)]) },
-    { ...CACHED_PROPERTIES[3], violated: (s) => upBug[0][updater.get(s, 0)] || upBug[1][updater.get(s, 1)] },
+    { ...CACHED_PROPERTIES[1], cpus: 0, violated: (s) => poke_mutex.get(s) === 0 && cache.get(s) !== slot.get(s) },
+    { ...CACHED_PROPERTIES[2], cpus: 0, violated: (s) => poke_mutex.get(s) === 0 && (content[0].get(s) !== encBypass[slot.get(s)] || content[1].get(s) !== encTarget[slot.get(s)]) },
+    { ...CACHED_PROPERTIES[3], cpus: 0, violated: (s) => upBug[0][updater.get(s, 0)] || upBug[1][updater.get(s, 1)] },
   ];
 
   // ---- printing ------------------------------------------------------------------------------

@@ -111,6 +111,14 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
       expect(r.out[0]).toMatch(/HOLDS \(D1 holds, D2 holds\)/);
     });
   }
+  it('--cpus every: v6.2 holds for every number of CPUs, v6.1 is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+    const v62 = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', 'every');
+    expect(v62.code).toBe(0);
+    expect(v62.out[0]).toMatch(/HOLDS for every number of CPUs \(D1 holds, D2 holds\)/);
+    const v61 = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', 'every');
+    expect(v61.code).toBe(1);
+    expect(v61.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(D1 violated, D2 holds\)/);
+  });
   it('detach to bpf_dispatcher_nop_func and attach again: v6.1 rewrites half 0 under a CPU, v6.2 does not', async () => {
     const script = ['--script', 'attach f1; detach f1; attach f2'];
     expect((await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', '1', ...script)).code).toBe(1);

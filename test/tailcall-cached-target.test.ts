@@ -84,6 +84,14 @@ describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/P2 holds, C1 violated/);
   });
+  it('--cpus every: rfc-2026 holds for every number of CPUs, unlocked is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+    const rfc = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', 'every');
+    expect(rfc.code).toBe(0);
+    expect(rfc.out[0]).toMatch(/HOLDS for every number of CPUs/);
+    const unlocked = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', 'every');
+    expect(unlocked.code).toBe(1);
+    expect(unlocked.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(P2 violated, C1 violated, S2 holds, P4 holds\)/);
+  });
   it('the search is complete and reproducible', () => {
     const a = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
     const b = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
