@@ -31,18 +31,14 @@
  * the programs are the 6.1 oracle's target1..3; the image page, the
  * trampoline and bpf_dispatcher_nop_func are illustrative kernel addresses.
  *
- * Packed state: w0 = updater state (8 bits) | attached programs (3, one bit each) | trampoline
- * content id (3) | half 0 content id (4) | half 1 content id (4); one 16-bit
- * field per CPU: executor state (12) | in the pending grace period (bit 12)
- * | its half was rewritten under it (bit 13: it stops there).
+ * Written on the typed model layer (src/model/): the state is the layout
+ * below, the actors are two steps (CPUs, the updater), D1 and D2 are
+ * predicates; v6.2's synchronize_rcu is src/model/rcu.ts's GracePeriod.
  */
 import { compileMachine } from '../src/concurrency/compile.js';
-import { CpuFields } from '../src/concurrency/cpu-fields.js';
-import { GracePeriods } from '../src/concurrency/grace-period.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { BytesInterner } from '../src/concurrency/interner.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
-import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
+import { ModelConfigError, type ModelConfig, type ModelDefinition, type SiteView } from '../src/concurrency/model.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
 import {
   DISPATCHER_PROTOCOLS,
   DispatcherScriptError,
@@ -55,9 +51,10 @@ import {
   type DispatcherStepMeta,
 } from '../src/dispatcher/bpf_dispatcher.js';
 import { dispatcherCpuEvents, dispatcherCpuMachine } from '../src/dispatcher/cpu.js';
-import { decodeInsn, disasm } from '../src/jit/x86/decode.js';
+import { disasm } from '../src/jit/x86/decode.js';
 import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/x86/dispatcher.js';
 import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
+import { checkableModel, defineLayout, DecodedSites, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
 import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */
@@ -72,21 +69,24 @@ export const DISPATCHER_PROPERTIES: readonly PropertySpec[] = [
   { id: 'D2', description: 'every CPU that goes through the dispatcher ends in the program whose bpf_func it passed in rdx', checked: true },
 ];
 
-const ZERO = 0; // the half as bpf_prog_pack_alloc left it (zero-filled, never executed)
-const WRITING = 1; // bpf_arch_text_copy is writing the half
-const SYNC_BIT = 1 << 12;
-/** The CPU was executing a half when bpf_arch_text_copy started on it: what it runs next is undefined, so it stops. */
-const CLOBBERED = 1 << 13;
-const Q = 0xfff;
+/** A half's content: as bpf_prog_pack_alloc left it (zero-filled, never executed), being written by bpf_arch_text_copy, or 2 + i for plan.images[i]. */
+const ZERO = 0;
+const WRITING = 1;
+const IMAGE0 = 2;
+/** Where a CPU state fetches its next instruction (the state machine's meta `fetch`). */
+const FETCH_NONE = 0;
+const FETCH_TRAMP = 1;
+const FETCH_IMAGE = 2;
 
 const halfAddr = (h: number): bigint => DISPATCHER_IMAGE + BigInt(h * BPF_DISPATCHER_HALF);
+const pname = (k: number): string => (k ? `f${k}` : 'NULL');
 
 /**
  * What a script makes of the dispatcher, before any CPU runs: its programs,
  * the updater's plan with every image it writes, and the CPU machine's
  * alphabet (every offset a CPU can reach in those images).
  */
-export function dispatcherWorld(protocol: DispatcherProtocol, script: string) {
+function dispatcherWorld(protocol: DispatcherProtocol, script: string) {
   let ops;
   try {
     ops = parseDispatcherScript(script);
@@ -113,42 +113,75 @@ export function dispatcherWorld(protocol: DispatcherProtocol, script: string) {
   return { K, bpf_func, plan, cpuEvents: dispatcherCpuEvents(K, [...offsets].sort((a, b) => a - b)) };
 }
 
-export function buildDispatcher(cfg: ModelConfig): CheckableModel {
+/**
+ * The state: the updater's machine state, the attached programs (bit k-1: fk
+ * runs on its device), the trampoline's content, each half's content; per
+ * CPU its executor state, its mark in the pending grace period, and whether
+ * its half was rewritten under it (it stops there).
+ */
+function dispatcherLayout(N: number) {
+  return defineLayout({
+    shared: { updater: 8, attached: 3, tramp: 3, half: [4, 2] },
+    cpus: { count: N, bits: 16, fields: { q: 12, sync: 1, clobbered: 1 } },
+  });
+}
+
+export function buildDispatcher(cfg: ModelConfig): TypedModel<'cpu' | 'updater', ReturnType<typeof dispatcherLayout>> {
   const protocol = cfg.protocol as DispatcherProtocol;
   if (!(protocol in DISPATCHER_PROTOCOLS)) throw new ModelConfigError(`dispatcher: unknown protocol '${cfg.protocol}'`);
   const N = cfg.cpus;
   if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`dispatcher: --cpus must be 1..8, got ${cfg.cpus}`);
   const script = cfg.options.script ?? DISPATCHER_DEFAULT_SCRIPT;
+
+  // ---- the world: the images, the trampoline, the actors' machines ---------------------------
   const { K, bpf_func, plan, cpuEvents } = dispatcherWorld(protocol, script);
+  const L = dispatcherLayout(N);
   const cpu = compileMachine(dispatcherCpuMachine, cpuEvents);
   const up = compileMachine(dispatcherUpdaterMachine(plan), UPDATER_EVENTS);
-  if (cpu.names.length > Q || up.names.length > 255) throw new Error('dispatcher: machine too large to pack');
-  const cpuFetch = cpu.meta.map((m) => m.fetch as string | undefined);
-  const cpuVal = cpu.values;
+  if (cpu.names.length > L.cpu.q.mask || up.names.length > L.shared.updater.max) throw new Error('dispatcher: machine too large to pack');
+  if (IMAGE0 + plan.images.length > L.shared.half.fields[0].max + 1) throw new Error('dispatcher: too many images to pack');
+  const fetchOf = cpu.meta.map((m) => (m.fetch === 'tramp' ? FETCH_TRAMP : m.fetch === 'image' ? FETCH_IMAGE : FETCH_NONE));
   const ctx = cpu.contexts.map((c) => ({ prog: Number(c.prog), half: Number(c.half), off: Number(c.off), target: Number(c.target) }));
+  const isIdle = cpu.values.map((v) => v === 'idle');
+  const inNopFunc = cpu.values.map((v) => v === 'nop_func');
   const inImage = cpu.tags.map((t) => t.has('in_image'));
   const inProg = cpu.tags.map((t) => t.has('in_prog'));
   const upMeta = up.meta.map((m) => m.step as DispatcherStepMeta);
+  const evSTEP = up.eventIndex('STEP');
+  const evGP = up.eventIndex('GP_DONE');
+  /** ENTER events per set of attached programs (bit k-1 = fk is on its device). */
+  const enterEvents = Array.from({ length: 8 }, (_, mask) => Array.from({ length: K }, (_, k) => k + 1).filter((k) => mask & (1 << (k - 1))).map((k) => cpu.eventIndex(`ENTER(prog=${k})`)));
 
-  // ---- text: the trampoline's 5 bytes and each half's image, interned ----------------------
-  const tramp = new BytesInterner(8, 'dispatcher: trampoline contents');
+  /** The trampoline `__SCT__bpf_dispatcher_xdp_call`: a jmp to bpf_dispatcher_nop_func or to a half; what a CPU does on it. */
   const callAddr = (t: CallTarget): bigint => (t === 'nop_func' ? NOP_FUNC : halfAddr(t));
+  const trampEvent: [bigint, string][] = [
+    [NOP_FUNC, 'EXEC_JMP_NOP_FUNC'],
+    [halfAddr(0), 'EXEC_JMP_HALF(half=0)'],
+    [halfAddr(1), 'EXEC_JMP_HALF(half=1)'],
+  ];
+  const trampSite = new DecodedSites(
+    'dispatcher',
+    [{ name: '__SCT__bpf_dispatcher_xdp_call', address: SC_TRAMP, initial: Uint8Array.from(emit_jump(SC_TRAMP, NOP_FUNC)) }],
+    (_s, insn) => {
+      const t = insn?.kind === 'jmp' ? trampEvent.find(([a]) => a === insn.target) : undefined;
+      return t ? cpu.eventIndex(t[1]) : -1;
+    },
+    8,
+  );
   const trampIds: Record<string, number> = {};
-  for (const t of ['nop_func', 0, 1] as CallTarget[]) trampIds[String(t)] = tramp.intern(emit_jump(SC_TRAMP, callAddr(t)));
-  /** Half contents: 0 zero-filled, 1 being written, 2 + i = plan.images[i]. */
-  const halfBytes = (c: number): readonly number[] | null => (c >= 2 ? plan.images[c - 2].bytes : null);
-  if (plan.images.length + 2 > 16) throw new Error('dispatcher: too many images to pack');
+  for (const t of ['nop_func', 0, 1] as CallTarget[]) trampIds[String(t)] = trampSite.intern(0, emit_jump(SC_TRAMP, callAddr(t)));
 
-  /** The CPU machine's event for a CPU in state q, given the bytes it executes. Memoised per (q, content). */
-  const evCache = new Map<number, number>();
+  /** A half's image bytes for content c (null: zero-filled or being written). */
+  const halfBytes = (c: number): readonly number[] | null => (c >= IMAGE0 ? plan.images[c - IMAGE0].bytes : null);
+  /** One compare-and-branch of the image's search by a CPU in state q over content c (memoised per (q, c)). */
   const stepCache = new Map<number, DispatchStep>();
-  const execAt = (q: number, c: number): DispatchStep => {
-    const key = q * 16 + c;
+  const execAt = (qq: number, c: number): DispatchStep => {
+    const key = qq * 16 + c;
     let st = stepCache.get(key);
     if (st === undefined) {
       const bytes = halfBytes(c);
       if (!bytes) throw new Error(`dispatcher: a CPU executes a half that holds no image`);
-      st = dispatcher_exec(bytes, halfAddr(ctx[q].half), ctx[q].off, bpf_func[ctx[q].prog - 1]);
+      st = dispatcher_exec(bytes, halfAddr(ctx[qq].half), ctx[qq].off, bpf_func[ctx[qq].prog - 1]);
       stepCache.set(key, st);
     }
     return st;
@@ -158,185 +191,194 @@ export function buildDispatcher(cfg: ModelConfig): CheckableModel {
     if (k < 0) throw new Error(`dispatcher: a CPU jumps to ${hexAddr(addr)}, which is no program`);
     return k + 1;
   };
-  const cpuEvent = (q: number, s: Int32Array): number => {
-    const f = cpuFetch[q];
-    const c = f === 'tramp' ? trampOf(s) : f === 'image' ? halfOf(s, ctx[q].half) : 0;
-    if (f === 'image' && c === WRITING) return -1; // D1 is violated; what it would execute is undefined
-    const key = q * 16 + c;
-    let e = evCache.get(key);
-    if (e === undefined) {
-      if (f === 'tramp') {
-        const insn = decodeInsn(tramp.bytes(c), SC_TRAMP);
-        const t = insn.target === NOP_FUNC ? 'EXEC_JMP_NOP_FUNC' : insn.target === halfAddr(0) ? 'EXEC_JMP_HALF(half=0)' : insn.target === halfAddr(1) ? 'EXEC_JMP_HALF(half=1)' : '';
-        if (!t) throw new Error(`dispatcher: the trampoline holds ${insn.text}`);
-        e = cpu.eventIndex(t);
-      } else if (f === 'image') {
-        const st = execAt(q, c);
-        e = cpu.eventIndex(st.kind === 'next' ? `EXEC_NEXT(off=${st.off})` : `EXEC_JMP_PROG(prog=${progAt(st.target)})`);
-      } else if (cpuVal[q] === 'nop_func') {
-        e = cpu.eventIndex(`EXEC_JMP_PROG(prog=${ctx[q].prog})`);
-      } else {
-        e = cpu.eventIndex('RETURN');
-      }
-      evCache.set(key, e);
+
+  // ---- the state -----------------------------------------------------------------------------
+  const { updater, attached, tramp, half } = L.shared;
+  const { q, sync, clobbered } = L.cpu;
+  const records = L.cpus!;
+  const rcu = new GracePeriod(L, q, cpu.tags.map((t) => t.has('reader')));
+  /** The content a CPU in state q fetches from in `s` (0 when it fetches nothing). */
+  const fetched = (s: Int32Array, qq: number): number => (fetchOf[qq] === FETCH_TRAMP ? tramp.get(s) : fetchOf[qq] === FETCH_IMAGE ? half.get(s, ctx[qq].half) : 0);
+
+  // ---- the actors ----------------------------------------------------------------------------
+  /** The CPU machine's event for state q on content c, or -1 when it has no step (it would execute a half being written: D1). */
+  const cpuEvent = (qq: number, c: number): number => {
+    const f = fetchOf[qq];
+    if (f === FETCH_TRAMP) {
+      const e = trampSite.event(0, c);
+      if (e < 0) throw new Error(`dispatcher: the trampoline holds ${trampSite.insnText(0, c)}`);
+      return e;
     }
-    return e;
+    if (f === FETCH_IMAGE) {
+      if (c === WRITING) return -1; // D1 is violated; what it would execute is undefined
+      const st = execAt(qq, c);
+      return cpu.eventIndex(st.kind === 'next' ? `EXEC_NEXT(off=${st.off})` : `EXEC_JMP_PROG(prog=${progAt(st.target)})`);
+    }
+    return cpu.eventIndex(inNopFunc[qq] ? `EXEC_JMP_PROG(prog=${ctx[qq].prog})` : 'RETURN');
+  };
+  /** A CPU's next state from q on content c: -1 no step, -2 not yet known. Memoised by (q << 4 | c). */
+  const cpuNextQ = new Int16Array(cpu.names.length * 16).fill(-2);
+  const cpuNext = (i: number, qq: number, c: number): number => {
+    let nq = cpuNextQ[(qq << 4) | c];
+    if (nq === -2) {
+      const e = cpuEvent(qq, c);
+      nq = cpuNextQ[(qq << 4) | c] = e < 0 ? -1 : moveOrThrow(cpu, qq, e, `dispatcher: cpu${i}`);
+    }
+    return nq;
   };
 
-  // ---- packing ------------------------------------------------------------------------------
-  const fields = new CpuFields(N, 1, 16);
-  const gp = new GracePeriods(fields, Q, cpu.tags.map((t) => t.has('reader')));
-  const upOf = (s: Int32Array): number => s[0] & 0xff;
-  /** The attached programs, one bit each (bit k-1: fk runs on its device). */
-  const devOf = (s: Int32Array): number => (s[0] >>> 8) & 0x7;
-  const trampOf = (s: Int32Array): number => (s[0] >>> 11) & 0x7;
-  const halfOf = (s: Int32Array, h: number): number => (s[0] >>> (14 + 4 * h)) & 0xf;
-  const pack = (u: number, dev: number, t: number, h0: number, h1: number): number => u | (dev << 8) | (t << 11) | (h0 << 14) | (h1 << 18);
-  const scratch: number[] = new Array(N).fill(0);
-  /** ENTER events per set of attached programs (bit k-1 = fk is on its device). */
-  const enterEvents = Array.from({ length: 8 }, (_, mask) => Array.from({ length: K }, (_, k) => k + 1).filter((k) => mask & (1 << (k - 1))).map((k) => cpu.eventIndex(`ENTER(prog=${k})`)));
-
-  const system: TransitionSystem = {
-    width: 1 + fields.words,
-    properties: DISPATCHER_PROPERTIES,
-    initial(out) {
-      out.fill(0);
-      out[0] = pack(up.initial, 0, trampIds.nop_func, ZERO, ZERO);
-      for (let i = 0; i < N; i++) fields.set(out, i, cpu.initial);
-    },
-    expand(s, next, sink) {
-      for (let i = 0; i < N; i++) {
-        const f = fields.get(s, i);
-        if (f & CLOBBERED) continue;
-        const q = f & Q;
-        // an idle CPU receives a packet on any device that has a program; the others have one move
-        const evs = cpuVal[q] === 'idle' ? enterEvents[devOf(s)] : [cpuEvent(q, s)];
-        for (const e of evs) {
-          if (e < 0) continue;
-          const nq = moveOrThrow(cpu, q, e, `dispatcher: cpu${i}`);
-          next.set(s);
-          fields.set(next, i, gp.moved(f, q, nq));
-          sink(i);
-        }
+  /**
+   * CPU i takes its next step: an idle CPU receives a packet on any device that has a program
+   * (one successor per program); in a half it executes the next compare and branch; a CPU whose
+   * half was rewritten under it stops.
+   */
+  const cpuStep = (s: Int32Array, next: Int32Array, i: number, emit: () => void): boolean => {
+    const f = records.get(s, i);
+    if (clobbered.of(f)) return false;
+    const qq = q.of(f);
+    if (isIdle[qq]) {
+      for (const e of enterEvents[attached.get(s)]) {
+        records.set(next, i, rcu.moved(f, qq, moveOrThrow(cpu, qq, e, `dispatcher: cpu${i}`)));
+        emit();
       }
-      const u = upOf(s);
-      const m = upMeta[u];
-      if (m.op === 'done') return;
-      let dev = devOf(s);
-      let t = trampOf(s);
-      const h = [halfOf(s, 0), halfOf(s, 1)];
-      let e = up.eventIndex('STEP');
-      next.set(s);
-      switch (m.op) {
-        case 'install':
-          dev = (dev & ~(m.from ? 1 << (m.from - 1) : 0)) | (m.to ? 1 << (m.to - 1) : 0);
-          break;
-        case 'copy_begin':
-          h[m.half] = WRITING;
-          for (let i = 0; i < N; i++) {
-            const f = fields.get(next, i);
-            if (inImage[f & Q] && ctx[f & Q].half === m.half) fields.set(next, i, f | CLOBBERED);
-          }
-          break;
-        case 'copy_end':
-          h[m.half] = 2 + m.image;
-          break;
-        case 'static_call':
-          t = trampIds[String(m.target)];
-          break;
-        case 'sync_start':
-        case 'sync_wait': {
-          const ev = gp.synchronizeRcu(m.op, s, next, SYNC_BIT);
-          if (!ev) return;
-          e = up.eventIndex(ev);
-          break;
-        }
-      }
-      next[0] = pack(moveOrThrow(up, u, e, 'dispatcher: updater'), dev, t, h[0], h[1]);
-      sink(N);
-    },
-    violations(s) {
-      let v = 0;
-      for (let i = 0; i < N; i++) {
-        const f = fields.get(s, i);
-        const q = f & Q;
-        if (f & CLOBBERED || (inImage[q] && halfOf(s, ctx[q].half) === WRITING)) v |= 1;
-        if (inProg[q] && ctx[q].target !== ctx[q].prog) v |= 2;
-      }
-      return v;
-    },
-    canonicalize(s) {
-      fields.canonicalize(s, scratch);
-    },
+      return false;
+    }
+    const nq = cpuNext(i, qq, fetched(s, qq));
+    if (nq < 0) return false;
+    records.set(next, i, rcu.moved(f, qq, nq));
+    return true;
   };
 
-  const pname = (k: number): string => (k ? `f${k}` : 'NULL');
+  /** The updater takes the next step of bpf_dispatcher_change_prog (src/dispatcher/bpf_dispatcher.ts). */
+  const progBit = (k: number): number => (k ? 1 << (k - 1) : 0);
+  const updaterStep = (s: Int32Array, next: Int32Array): boolean => {
+    const u = updater.get(s);
+    const m = upMeta[u];
+    let ev = evSTEP;
+    switch (m.op) {
+      case 'done':
+        return false;
+      case 'install':
+        attached.set(next, (attached.get(s) & ~progBit(m.from)) | progBit(m.to));
+        break;
+      case 'copy_begin':
+        half.set(next, m.half, WRITING);
+        for (let i = 0; i < N; i++) {
+          const qq = q.get(s, i);
+          if (inImage[qq] && ctx[qq].half === m.half) clobbered.set(next, i, 1);
+        }
+        break;
+      case 'copy_end':
+        half.set(next, m.half, IMAGE0 + m.image);
+        break;
+      case 'static_call':
+        tramp.set(next, trampIds[String(m.target)]);
+        break;
+      case 'sync_start':
+        rcu.start(next, sync);
+        break;
+      case 'sync_wait':
+        if (rcu.pending(s, sync)) return false;
+        ev = evGP;
+        break;
+    }
+    updater.set(next, moveOrThrow(up, u, ev, 'dispatcher: updater'));
+    return true;
+  };
+
+  // ---- the properties ------------------------------------------------------------------------
+  const someCpu = (pred: (f: number, s: Int32Array) => boolean) => (s: Int32Array): boolean => {
+    for (let i = 0; i < N; i++) if (pred(records.get(s, i), s)) return true;
+    return false;
+  };
+  const properties: Property[] = [
+    { ...DISPATCHER_PROPERTIES[0], cpus: 1, violated: someCpu((f, s) => clobbered.of(f) === 1 || (inImage[q.of(f)] && half.get(s, ctx[q.of(f)].half) === WRITING)) },
+    { ...DISPATCHER_PROPERTIES[1], cpus: 1, violated: someCpu((f) => inProg[q.of(f)] && ctx[q.of(f)].target !== ctx[q.of(f)].prog) },
+  ];
+
+  // ---- printing ------------------------------------------------------------------------------
   const halfView = (s: Int32Array, hh: number): SiteView => {
-    const c = halfOf(s, hh);
+    const c = half.get(s, hh);
     const name = `image+0x${(hh * BPF_DISPATCHER_HALF).toString(16)}`;
     const bytes = halfBytes(c);
     if (!bytes) return { name, address: hexAddr(halfAddr(hh)), bytes: c === WRITING ? '(being written)' : '(zero-filled)', disasm: c === WRITING ? 'bpf_arch_text_copy in progress' : '-' };
-    const progs = plan.images[c - 2].progs.map(pname).join(', ');
+    const progs = plan.images[c - IMAGE0].progs.map(pname).join(', ');
     return { name, address: hexAddr(halfAddr(hh)), bytes: hexBytes(bytes), disasm: `search over {${progs}}: ${disasm(bytes, halfAddr(hh)).map((x) => x.text.replace(/\s+/g, ' ')).join('; ')}` };
   };
-  return {
+  const describeCpu = (before: Int32Array, after: Int32Array, i: number): string => {
+    const qq = q.get(before, i);
+    const nq = q.get(after, i);
+    const to = `-> ${cpu.names[nq]}`;
+    if (isIdle[qq]) {
+      const k = ctx[nq].prog;
+      return `${String(cpu.meta[qq].doc).replace('prog = dev->xdp_prog', `a packet on dev${k}: prog = dev${k}->xdp_prog = ${pname(k)}`)}: rdx = ${hexAddr(bpf_func[k - 1])} ${to}`;
+    }
+    if (fetchOf[qq] === FETCH_TRAMP) {
+      const v = trampSite.view(0, tramp.get(before));
+      return `executes ${v.disasm} [${v.bytes}] at ${v.name} ${v.address} ${to}`;
+    }
+    if (fetchOf[qq] === FETCH_IMAGE) {
+      const st = execAt(qq, half.get(before, ctx[qq].half));
+      const where = hexAddr(halfAddr(ctx[qq].half) + BigInt(ctx[qq].off));
+      const how = st.kind === 'next' ? '' : st.kind === 'direct' ? ` (je hit: ${pname(progAt(st.target))})` : ' (no match: the indirect jump through rdx)';
+      return `executes ${st.insns.map((x) => `${x.text.replace(/\s+/g, ' ')}`).join('; ')} at ${where}${how} ${to}`;
+    }
+    return `${String(cpu.meta[qq].doc)} ${to}`;
+  };
+  const describeUpdater = (before: Int32Array): string => {
+    const m = upMeta[updater.get(before)];
+    let text = m.doc;
+    if (m.op === 'sync_start') text += rcu.waitsText(before);
+    if (m.op === 'copy_begin') {
+      const inside = Array.from({ length: N }, (_, i) => i).filter((i) => inImage[q.get(before, i)] && ctx[q.get(before, i)].half === m.half);
+      if (inside.length) text += ` while ${inside.map((i) => `cpu${i}`).join(', ')} ${inside.length > 1 ? 'are' : 'is'} executing it`;
+    }
+    return text;
+  };
+
+  return checkableModel({
     model: 'dispatcher',
     protocol,
     cpus: N,
     config: { script },
-    system,
-    describe(before, after, action): StepView {
-      if (action < N) {
-        const q = fields.get(before, action) & Q;
-        const nq = fields.get(after, action) & Q;
-        const who = `cpu${action}`;
-        const to = `-> ${cpu.names[nq]}`;
-        const f = cpuFetch[q];
-        if (cpuVal[q] === 'idle') {
-          const k = ctx[nq].prog;
-          return { actor: who, action: `${String(cpu.meta[q].doc).replace('prog = dev->xdp_prog', `a packet on dev${k}: prog = dev${k}->xdp_prog = ${pname(k)}`)}: rdx = ${hexAddr(bpf_func[k - 1])} ${to}` };
-        }
-        if (f === 'tramp') {
-          const insn = decodeInsn(tramp.bytes(trampOf(before)), SC_TRAMP);
-          return { actor: who, action: `executes ${insn.text} [${tramp.hex(trampOf(before))}] at __SCT__bpf_dispatcher_xdp_call ${hexAddr(SC_TRAMP)} ${to}` };
-        }
-        if (f === 'image') {
-          const st = execAt(q, halfOf(before, ctx[q].half));
-          const where = hexAddr(halfAddr(ctx[q].half) + BigInt(ctx[q].off));
-          const how = st.kind === 'next' ? '' : st.kind === 'direct' ? ` (je hit: ${pname(progAt(st.target))})` : ' (no match: the indirect jump through rdx)';
-          return { actor: who, action: `executes ${st.insns.map((x) => `${x.text.replace(/\s+/g, ' ')}`).join('; ')} at ${where}${how} ${to}` };
-        }
-        return { actor: who, action: `${String(cpu.meta[q].doc)} ${to}` };
-      }
-      const m = upMeta[upOf(before)];
-      let text = m.doc;
-      if (m.op === 'sync_start') text += gp.waitsText(before);
-      if (m.op === 'copy_begin') {
-        const inside = Array.from({ length: N }, (_, i) => i).filter((i) => {
-          const q = fields.get(before, i) & Q;
-          return inImage[q] && ctx[q].half === m.half;
-        });
-        if (inside.length) text += ` while ${inside.map((i) => `cpu${i}`).join(', ')} ${inside.length > 1 ? 'are' : 'is'} executing it`;
-      }
-      return { actor: 'updater', action: text };
+    layout: L,
+    initial(s) {
+      updater.set(s, up.initial);
+      tramp.set(s, trampIds.nop_func);
+      half.set(s, 0, ZERO);
+      half.set(s, 1, ZERO);
+      for (let i = 0; i < N; i++) q.set(s, i, cpu.initial);
     },
-    sites(s): SiteView[] {
-      const insn = decodeInsn(tramp.bytes(trampOf(s)), SC_TRAMP);
-      return [{ name: '__SCT__bpf_dispatcher_xdp_call', address: hexAddr(SC_TRAMP), bytes: tramp.hex(trampOf(s)), disasm: insn.text }, halfView(s, 0), halfView(s, 1)];
+    steps: [
+      { actor: 'cpu', count: N, next: cpuStep },
+      { actor: 'updater', next: updaterStep },
+    ],
+    properties,
+    symmetry: 'cpus',
+    describe(before, after, a) {
+      if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
+      return describeUpdater(before);
     },
-    summary(s): string {
+    sites: (s) => [trampSite.view(0, tramp.get(s)), halfView(s, 0), halfView(s, 1)],
+    summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
-        const f = fields.get(s, i);
-        const q = f & Q;
-        const c = ctx[q];
-        const where = inImage[q] ? `@image+0x${(c.half * BPF_DISPATCHER_HALF + c.off).toString(16)}` : '';
-        const marks = [f & SYNC_BIT ? 'gp' : '', f & CLOBBERED ? 'half rewritten under it' : ''].filter(Boolean).join(',');
-        return `cpu${i}=${cpuVal[q]}${c.prog ? `(rdx=${pname(c.prog)}${c.target ? `, in ${pname(c.target)}` : ''})` : ''}${where}${marks ? `[${marks}]` : ''}`;
+        const qq = q.get(s, i);
+        const c = ctx[qq];
+        const where = inImage[qq] ? `@image+0x${(c.half * BPF_DISPATCHER_HALF + c.off).toString(16)}` : '';
+        const marks = [sync.get(s, i) ? 'gp' : '', clobbered.get(s, i) ? 'half rewritten under it' : ''].filter(Boolean).join(',');
+        return `cpu${i}=${cpu.values[qq]}${c.prog ? `(rdx=${pname(c.prog)}${c.target ? `, in ${pname(c.target)}` : ''})` : ''}${where}${marks ? `[${marks}]` : ''}`;
       });
-      const attached = Array.from({ length: K }, (_, k) => k + 1).filter((k) => devOf(s) & (1 << (k - 1)));
-      return `attached={${attached.map(pname).join(',')}} ${cpus.join(' ')} updater=${up.names[upOf(s)]}`;
+      const progs = Array.from({ length: K }, (_, k) => k + 1).filter((k) => attached.get(s) & progBit(k));
+      return `attached={${progs.map(pname).join(',')}} ${cpus.join(' ')} updater=${up.names[updater.get(s)]}`;
     },
-  };
+    actorMachines() {
+      const bad = new Set(properties.map((p) => p.id));
+      return [
+        { name: 'cpu', title: 'CPU running XDP through the dispatcher (src/dispatcher/cpu.ts)', machine: dispatcherCpuMachine, events: cpuEvents, violationTags: bad },
+        { name: 'updater', title: `bpf_dispatcher_change_prog steps, ${protocol} (src/dispatcher/bpf_dispatcher.ts)`, machine: dispatcherUpdaterMachine(plan), events: UPDATER_EVENTS, violationTags: bad },
+      ];
+    },
+  });
 }
 
 export const dispatcher: ModelDefinition = {

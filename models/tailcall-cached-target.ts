@@ -33,33 +33,27 @@
  * oracle's target1..3 and the struct offsets its `caller_ind` fixture's
  * (ptrs at 272); the callers' addresses are illustrative.
  *
- * Packed state: w0 = updater A (8 bits) | updater B (8) | poke_mutex owner
- * (2: 0 free, 1 A, 2 B) | ptrs[0] (3) | ptrs[max_entries] as a program
- * number (3); w1 = bypass content id (4) | target content id (4) | per
- * program fk: references (2) | life (2: live, dying, freed); one 16-bit field
- * per CPU: executor state (4) | in a synchronize_rcu grace period (bit 4) |
- * holds up fk's free (bit 4 + k).
+ * Written on the typed model layer (src/model/): the state is the layout
+ * below, the actors are three steps (CPUs, updaters A and B, RCU frees),
+ * the properties are predicates; synchronize_rcu and the delayed frees are
+ * src/model/rcu.ts's GracePeriod and DelayedFrees.
  */
-import { doPokeStep } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
-import { CACHED_TARGET_PROTOCOLS, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
+import { CACHED_TARGET_PROTOCOLS, CACHE_POKE_RETURNS, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
 import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_target_cpu.js';
 import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arraymap/updater.js';
 import { compileMachine } from '../src/concurrency/compile.js';
-import { CpuFields } from '../src/concurrency/cpu-fields.js';
-import { GracePeriods } from '../src/concurrency/grace-period.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { BytesInterner } from '../src/concurrency/interner.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
-import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
-import { decodeInsn } from '../src/jit/x86/decode.js';
+import { ModelConfigError, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
 import { layoutOf } from '../src/jit/x86/env.js';
 import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path, type TailCallStep } from '../src/jit/x86/tailcall_cached.js';
 import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/tailcall.js';
 import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { TARGET_ADDRESSES } from './tailcall-common.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
+import { TARGET_ADDRESSES, scratchPoke } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
 export const STATIC_CALLER_IP = 0xffffffffc0000b40n;
@@ -74,11 +68,8 @@ export const CACHED_PROPERTIES: readonly PropertySpec[] = [
   { id: 'P4', description: 'every poke finds the bytes it expects (no -EBUSY, which is BUG_ON)', checked: true },
 ];
 
-const DYING = 1;
-const FREED = 2;
-const Q = 0xf;
-const SYNC_BIT = 1 << 4;
-const dyingBit = (k: number): number => 1 << (4 + k);
+const SITES = ['tailcall_bypass', 'tailcall_target'] as const;
+const pname = (k: number): string => (k ? `f${k}` : 'NULL');
 
 function parseUpdaters(text: string): ScriptOp[][] {
   const parts = text.split('|').map((p) => p.trim());
@@ -102,19 +93,13 @@ function parseUpdaters(text: string): ScriptOp[][] {
   return scripts;
 }
 
-export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
-  const protocol = cfg.protocol as CachedTargetProtocol;
-  if (!(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
-  const N = cfg.cpus;
-  if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`tailcall-cached-target: --cpus must be 1..8, got ${cfg.cpus}`);
-  const pathName = cfg.options.path ?? 'static';
-  if (pathName !== 'static' && pathName !== 'dynamic') throw new ModelConfigError(`tailcall-cached-target: --path must be static or dynamic, got '${pathName}'`);
-  const updatersText = cfg.options.updaters ?? CACHED_DEFAULT_UPDATERS;
-  const scripts = parseUpdaters(updatersText);
-  const K = Math.max(0, ...scripts.flat().map((o) => o.prog));
-  if (K > 3) throw new ModelConfigError('tailcall-cached-target: at most 3 programs (f1..f3)');
-
-  // ---- the JIT: the static caller's tail call, a direct site, the programs ------------------
+/**
+ * The JIT side, for programs f1..fK: the static caller's tail call read
+ * back from its bytes (which slot it loads; where it jumps for each value
+ * loaded), the programs, and the other program's direct tail-call site
+ * with the contents that encode each value of ptrs[key].
+ */
+function cachedTargetWorld(pathName: 'static' | 'dynamic', K: number) {
   const env = rfc2026Env();
   const off = env.cfg.profile.tail_call_offset; // X86_TAIL_CALL_OFFSET = bpf_arch_tail_call_prologue_offset()
   const lay = layoutOf(env);
@@ -129,38 +114,12 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
   const progs: BpfProg[] = TARGET_ADDRESSES.slice(0, K).map((bpf_func, k) => ({ name: `f${k + 1}`, bpf_func, len: 0x40 }));
   const entryOf = (k: number): bigint => progs[k - 1].bpf_func + BigInt(off);
 
-  const poke = new_poke_descriptor('jmp_table', 0, 0);
-  const directBytes = emit_bpf_tail_call_direct(poke, DIRECT_CALLER_IP, [], 0, env);
-  const siteAddr = [poke.tailcall_bypass, poke.tailcall_target];
-  const baseText = new TextMemory();
-  baseText.map('direct_caller', DIRECT_CALLER_IP, directBytes);
-  const kallsyms = new BpfKallsyms();
-  kallsyms.bpf_prog_kallsyms_add('direct_caller', DIRECT_CALLER_IP, directBytes.length);
-  const sites = [0, 1].map(() => new BytesInterner(16, 'tailcall-cached-target: site contents'));
-  const initialSite = [0, 1].map((s) => sites[s].intern(baseText.read(siteAddr[s], X86_PATCH_SIZE)));
-  /** enc(ptrs[key]) of the direct site: (jmp out, nop5) when empty, (nop5, jmp fk+off) for fk. */
-  const encBypass = Array.from({ length: K + 1 }, (_, k) => sites[0].intern(k ? NOP5 : emit_jump(poke.tailcall_bypass, poke.bypass_addr)));
-  const encTarget = Array.from({ length: K + 1 }, (_, k) => sites[1].intern(k ? emit_jump(poke.tailcall_target, entryOf(k)) : NOP5));
-
-  // ---- machines -------------------------------------------------------------------------------
-  const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
-  const ups = scripts.map((sc, u) => compileMachine(cachedTargetUpdaterMachine(sc, protocol, K, `updater${'AB'[u]}`), cachedUpdaterEvents(K)));
-  if (cpu.names.length > 16 || ups.some((m) => m.names.length > 255)) throw new Error('tailcall-cached-target: machine too large to pack');
-  const cpuStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
-  const cpuExec = cpu.meta.map((m) => m.exec as string | undefined);
-  const cpuVal = cpu.contexts.map((c) => Number(c.val));
-  const cpuProg = cpu.tags.map((t, i) => (t.has('in_prog') ? Number(cpu.contexts[i].prog) : 0));
-  const upMeta = ups.map((m) => m.meta.map((x) => x.step as CachedStepMeta));
-  const upBug = ups.map((m) => m.tags.map((t) => t.has('P4')));
-
-  /** What the CPU's load step returns, given ptrs[0] and the cache (program numbers). */
-  const loaded = (ptrs0: number, cache: number): number => cpu.eventIndex(`LOADED(val=${readsCache ? cache : ptrs0})`);
-  /** The rest of the path after the load, for a loaded value: out, or the program whose tail-call entry rcx holds at the jump. */
-  const jumpEvent = Array.from({ length: K + 1 }, (_, v) => {
+  /** The rest of the path after the load, per value loaded: 0 (out), or the program whose tail-call entry rcx holds at `jmp *%rcx`. */
+  const landsIn = Array.from({ length: K + 1 }, (_, v) => {
     let rcx: { prog: number } | { addr: bigint } = readsCache ? { addr: v ? entryOf(v) : 0n } : { prog: v };
     for (const s of path.slice(loadAt + 1)) {
       const isZero = 'prog' in rcx ? rcx.prog === 0 : rcx.addr === 0n;
-      if (s.op.op === 'je_out' && isZero) return cpu.eventIndex('EXEC_OUT');
+      if (s.op.op === 'je_out' && isZero) return 0;
       if (s.op.op === 'load_bpf_func') {
         if (!('prog' in rcx) || s.op.off !== lay.bpf_prog_bpf_func) throw new Error(`tailcall-cached-target: ${s.insn.text} does not load a program's bpf_func`);
         rcx = { addr: progs[rcx.prog - 1].bpf_func };
@@ -173,207 +132,275 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
         const target = 'addr' in rcx ? rcx.addr : -1n;
         const k = progs.findIndex((_, i) => entryOf(i + 1) === target) + 1;
         if (k === 0) throw new Error(`tailcall-cached-target: jmp *%rcx to ${hexAddr(target)}, no program's tail-call entry`);
-        return cpu.eventIndex(`EXEC_JMP_PROG(prog=${k})`);
+        return k;
       }
     }
     throw new Error('tailcall-cached-target: the path ends without a jump');
   });
 
-  // ---- pokes, memoised per (updater, state, content) ------------------------------------------
-  const pokeCache = new Map<number, { ret: number; content: number }>();
-  const pokeResult = (u: number, q: number, site: number, c: number): { ret: number; content: number } => {
-    const key = (u * 256 + q) * 16 + c;
-    let r = pokeCache.get(key);
+  // The direct site is in another program: no CPU of this model executes it, so it has no CPU events.
+  const poke = new_poke_descriptor('jmp_table', 0, 0);
+  const directBytes = emit_bpf_tail_call_direct(poke, DIRECT_CALLER_IP, [], 0, env);
+  const baseText = new TextMemory();
+  baseText.map('direct_caller', DIRECT_CALLER_IP, directBytes);
+  const kallsyms = new BpfKallsyms();
+  kallsyms.bpf_prog_kallsyms_add('direct_caller', DIRECT_CALLER_IP, directBytes.length);
+  const siteAddr = [poke.tailcall_bypass, poke.tailcall_target];
+  const sites = new DecodedSites(
+    'tailcall-cached-target',
+    SITES.map((name, s) => ({ name, address: siteAddr[s], initial: baseText.read(siteAddr[s], X86_PATCH_SIZE) })),
+    () => -1,
+    16,
+  );
+  /** enc(ptrs[key]) of the direct site: (jmp out, nop5) when empty, (nop5, jmp fk+off) for fk. */
+  const encBypass = Array.from({ length: K + 1 }, (_, k) => sites.intern(0, k ? NOP5 : emit_jump(poke.tailcall_bypass, poke.bypass_addr)));
+  const encTarget = Array.from({ length: K + 1 }, (_, k) => sites.intern(1, k ? emit_jump(poke.tailcall_target, entryOf(k)) : NOP5));
+
+  return { off, path, loadAt, readsCache, progs, entryOf, landsIn, poke, kallsyms, sites, encBypass, encTarget };
+}
+
+/**
+ * The state: both updaters' machine states, poke_mutex's owner (0 free, 1 A,
+ * 2 B), ptrs[0] and ptrs[max_entries + 0] as program numbers, the direct
+ * site's contents, per program fk its references and its life; per CPU its
+ * executor state and its marks in pending grace periods (synchronize_rcu,
+ * fk's free).
+ */
+function cachedTargetLayout(N: number, K: number) {
+  return defineLayout({
+    shared: { updater: [8, 2], poke_mutex: 2, slot: 3, cache: 3, bypass: 4, target: 4, refs: [2, K], life: [2, K] },
+    cpus: { count: N, bits: 16, fields: { q: 4, sync: 1, holds: [1, K] } },
+  });
+}
+
+export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 'updater' | 'rcu', ReturnType<typeof cachedTargetLayout>> {
+  const protocol = cfg.protocol as CachedTargetProtocol;
+  if (!(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
+  const N = cfg.cpus;
+  if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`tailcall-cached-target: --cpus must be 1..8, got ${cfg.cpus}`);
+  const pathName = cfg.options.path ?? 'static';
+  if (pathName !== 'static' && pathName !== 'dynamic') throw new ModelConfigError(`tailcall-cached-target: --path must be static or dynamic, got '${pathName}'`);
+  const updatersText = cfg.options.updaters ?? CACHED_DEFAULT_UPDATERS;
+  const scripts = parseUpdaters(updatersText);
+  const K = Math.max(0, ...scripts.flat().map((o) => o.prog));
+  if (K > 3) throw new ModelConfigError('tailcall-cached-target: at most 3 programs (f1..f3)');
+
+  // ---- the world: the JIT's bytes, the programs, the actors' machines ------------------------
+  const { off, path, loadAt, readsCache, progs, entryOf, landsIn, poke, kallsyms, sites, encBypass, encTarget } = cachedTargetWorld(pathName, K);
+  const L = cachedTargetLayout(N, K);
+  const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
+  const updaterMachines = scripts.map((sc, u) => cachedTargetUpdaterMachine(sc, protocol, K, `updater${'AB'[u]}`));
+  const ups = updaterMachines.map((m) => compileMachine(m, cachedUpdaterEvents(K)));
+  if (cpu.names.length > L.cpu.q.mask + 1 || ups.some((m) => m.names.length > L.shared.updater.fields[0].max)) throw new Error('tailcall-cached-target: machine too large to pack');
+  const EXEC_LOAD = 1;
+  const EXEC_JUMP = 2;
+  const cpuExec = cpu.meta.map((m) => (m.exec === 'load' ? EXEC_LOAD : m.exec === 'jump' ? EXEC_JUMP : 0));
+  const cpuOwnStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
+  const cpuVal = cpu.contexts.map((c) => Number(c.val));
+  const cpuProg = cpu.tags.map((t, i) => (t.has('in_prog') ? Number(cpu.contexts[i].prog) : 0));
+  /** The CPU's events, looked up once: what its load returns (a program number), where its jump lands for each value loaded. */
+  const evLoaded = Array.from({ length: K + 1 }, (_, v) => cpu.eventIndex(`LOADED(val=${v})`));
+  const evJump = landsIn.map((k) => cpu.eventIndex(k ? `EXEC_JMP_PROG(prog=${k})` : 'EXEC_OUT'));
+  const upMeta = ups.map((m) => m.meta.map((x) => x.step as CachedStepMeta));
+  const upSite = upMeta.map((ms) => ms.map((m) => (m.op === 'poke' ? SITES.indexOf(m.step.site as (typeof SITES)[number]) : -1)));
+  const upBug = ups.map((m) => m.tags.map((t) => t.has('P4')));
+  /** The updaters' events, looked up once. */
+  const upEv = ups.map((M) => ({
+    STEP: M.eventIndex('STEP'),
+    LOCK: M.eventIndex('LOCK'),
+    GP_DONE: M.eventIndex('GP_DONE'),
+    xchgOld: Array.from({ length: K + 1 }, (_, old) => M.eventIndex(`XCHG_OLD(old=${old})`)),
+    ret: CACHE_POKE_RETURNS.map((r) => M.eventIndex(`RET(ret=${r})`)),
+  }));
+
+  /** A poke of updater u in state q on content c, through the real __bpf_arch_text_poke: its return and the content it leaves. Memoised. */
+  const pokeCache: ({ ret: number; content: number; ev: number } | undefined)[] = [];
+  const pokeResult = (u: number, qu: number, st: number, c: number): { ret: number; content: number; ev: number } => {
+    const key = (u * 256 + qu) * 16 + c;
+    let r = pokeCache[key];
     if (r === undefined) {
-      const m = upMeta[u][q] as Extract<CachedStepMeta, { op: 'poke' }>;
-      const text = new TextMemory();
-      text.map('site', siteAddr[site], sites[site].bytes(c));
-      const prog = (k: number): BpfProg | null => (k ? progs[k - 1] : null);
-      const ret = doPokeStep({ text, kallsyms }, m.step, poke, prog(m.old_prog), prog(m.new_prog));
-      r = { ret, content: sites[site].intern(text.read(siteAddr[site], X86_PATCH_SIZE)) };
-      pokeCache.set(key, r);
+      const m = upMeta[u][qu] as Extract<CachedStepMeta, { op: 'poke' }>;
+      const { ret, after } = scratchPoke(m, poke, sites.sites[st].address, sites.bytes(st, c), progs, kallsyms);
+      r = pokeCache[key] = { ret, content: sites.intern(st, after), ev: upEv[u].ret[CACHE_POKE_RETURNS.indexOf(ret)] ?? -1 };
     }
     return r;
   };
 
-  // ---- packing ------------------------------------------------------------------------------
-  const fields = new CpuFields(N, 2, 16);
-  const gp = new GracePeriods(fields, Q, cpu.tags.map((t) => t.has('reader')));
-  const upOf = (s: Int32Array, u: number): number => (s[0] >>> (8 * u)) & 0xff;
-  const mutexOf = (s: Int32Array): number => (s[0] >>> 16) & 3;
-  const ptrsOf = (s: Int32Array): number => (s[0] >>> 18) & 7;
-  const cacheOf = (s: Int32Array): number => (s[0] >>> 21) & 7;
-  const siteOf = (s: Int32Array, site: number): number => (s[1] >>> (4 * site)) & 0xf;
-  const refsOf = (s: Int32Array, k: number): number => (s[1] >>> (8 + 4 * (k - 1))) & 3;
-  const lifeOf = (s: Int32Array, k: number): number => (s[1] >>> (10 + 4 * (k - 1))) & 3;
-  const setBits = (s: Int32Array, w: number, sh: number, mask: number, v: number): void => {
-    s[w] = (s[w] & ~(mask << sh)) | ((v & mask) << sh);
+  // ---- the state -----------------------------------------------------------------------------
+  const { updater, poke_mutex, slot, cache, refs, life } = L.shared;
+  const content = [L.shared.bypass, L.shared.target];
+  const { q, sync, holds } = L.cpu;
+  const records = L.cpus!;
+  const rcu = new GracePeriod(L, q, cpu.tags.map((t) => t.has('reader')));
+  const frees = new DelayedFrees(rcu, life, holds);
+
+  // ---- the actors ----------------------------------------------------------------------------
+  /** CPU i takes its next step: enter, the load of the slot its bytes name, the rest of the path to its jump, return. */
+  const cpuStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
+    const f = records.get(s, i);
+    const qq = q.of(f);
+    const x = cpuExec[qq];
+    const e = x === EXEC_LOAD ? evLoaded[readsCache ? cache.get(s) : slot.get(s)] : x === EXEC_JUMP ? evJump[cpuVal[qq]] : cpuOwnStep[qq];
+    records.set(next, i, rcu.moved(f, qq, moveOrThrow(cpu, qq, e, `tailcall-cached-target: cpu${i}`)));
+    return true;
   };
-  const scratch: number[] = new Array(N).fill(0);
 
   /** Drops a reference to fk in `next`; the last one starts fk's grace period. */
   const put = (next: Int32Array, k: number): void => {
-    const r = refsOf(next, k) - 1;
+    const r = refs.get(next, k - 1) - 1;
     if (r < 0) throw new Error(`tailcall-cached-target: f${k} put with no reference`);
-    setBits(next, 1, 8 + 4 * (k - 1), 3, r);
-    if (r === 0) {
-      setBits(next, 1, 10 + 4 * (k - 1), 3, DYING);
-      gp.start(next, dyingBit(k));
+    refs.set(next, k - 1, r);
+    if (r === 0) frees.put(next, k);
+  };
+
+  /** Updater u (A, B) takes the next step of its script (src/arraymap/cached_target.ts). */
+  const updaterStep = (s: Int32Array, next: Int32Array, u: number): boolean => {
+    const qu = updater.get(s, u);
+    const m = upMeta[u][qu];
+    const ev = upEv[u];
+    let e = ev.STEP;
+    switch (m.op) {
+      case 'lock':
+        if (poke_mutex.get(s) !== 0) return false;
+        poke_mutex.set(next, u + 1);
+        e = ev.LOCK;
+        break;
+      case 'xchg':
+        e = ev.xchgOld[slot.get(s)];
+        slot.set(next, m.new_prog);
+        if (m.new_prog) refs.set(next, m.new_prog - 1, refs.get(s, m.new_prog - 1) + 1);
+        break;
+      case 'cache_xchg':
+        cache.set(next, m.new_prog);
+        break;
+      case 'poke': {
+        const st = upSite[u][qu];
+        const r = pokeResult(u, qu, st, content[st].get(s));
+        content[st].set(next, r.content);
+        e = r.ev;
+        break;
+      }
+      case 'sync_start':
+        rcu.start(next, sync);
+        break;
+      case 'sync_wait':
+        if (rcu.pending(s, sync)) return false;
+        e = ev.GP_DONE;
+        break;
+      case 'unlock':
+        poke_mutex.set(next, 0);
+        break;
+      case 'put':
+      case 'close':
+        put(next, m.prog);
+        break;
+      default:
+        return false; // done, bug
     }
+    updater.set(next, u, moveOrThrow(ups[u], qu, e, `tailcall-cached-target: updater${'AB'[u]}`));
+    return true;
   };
 
-  const system: TransitionSystem = {
-    width: 2 + fields.words,
-    properties: CACHED_PROPERTIES,
-    initial(out) {
-      out.fill(0);
-      out[0] = ups[0].initial | (ups[1].initial << 8);
-      out[1] = initialSite[0] | (initialSite[1] << 4);
-      for (let k = 1; k <= K; k++) setBits(out, 1, 8 + 4 * (k - 1), 3, 1); // the loader's fd
-      for (let i = 0; i < N; i++) fields.set(out, i, cpu.initial);
-    },
-    expand(s, next, sink) {
-      for (let i = 0; i < N; i++) {
-        const f = fields.get(s, i);
-        const q = f & Q;
-        const e = cpuExec[q] === 'load' ? loaded(ptrsOf(s), cacheOf(s)) : cpuExec[q] === 'jump' ? jumpEvent[cpuVal[q]] : cpuStep[q];
-        const nq = moveOrThrow(cpu, q, e, `tailcall-cached-target: cpu${i}`);
-        next.set(s);
-        fields.set(next, i, gp.moved(f, q, nq));
-        sink(i);
-      }
-      for (let u = 0; u < 2; u++) {
-        const q = upOf(s, u);
-        const m = upMeta[u][q];
-        const M = ups[u];
-        let ev = M.eventIndex('STEP');
-        next.set(s);
-        switch (m.op) {
-          case 'lock':
-            if (mutexOf(s) !== 0) continue;
-            setBits(next, 0, 16, 3, u + 1);
-            ev = M.eventIndex('LOCK');
-            break;
-          case 'xchg':
-            ev = M.eventIndex(`XCHG_OLD(old=${ptrsOf(s)})`);
-            setBits(next, 0, 18, 7, m.new_prog);
-            if (m.new_prog) setBits(next, 1, 8 + 4 * (m.new_prog - 1), 3, refsOf(s, m.new_prog) + 1);
-            break;
-          case 'cache_xchg':
-            setBits(next, 0, 21, 7, m.new_prog);
-            break;
-          case 'poke': {
-            const site = m.step.site === 'tailcall_bypass' ? 0 : 1;
-            const r = pokeResult(u, q, site, siteOf(s, site));
-            setBits(next, 1, 4 * site, 0xf, r.content);
-            ev = M.eventIndex(`RET(ret=${r.ret})`);
-            break;
-          }
-          case 'sync_start':
-          case 'sync_wait': {
-            const name = gp.synchronizeRcu(m.op, s, next, SYNC_BIT);
-            if (!name) continue;
-            ev = M.eventIndex(name);
-            break;
-          }
-          case 'unlock':
-            setBits(next, 0, 16, 3, 0);
-            break;
-          case 'put':
-          case 'close':
-            put(next, m.prog);
-            break;
-          default:
-            continue; // done, bug
+  // ---- the properties ------------------------------------------------------------------------
+  const properties: Property[] = [
+    {
+      ...CACHED_PROPERTIES[0],
+      cpus: 1,
+      violated: (s) => {
+        for (let i = 0; i < N; i++) {
+          const k = cpuProg[q.get(s, i)];
+          if (k && frees.lifeOf(s, k) === FREED) return true;
         }
-        setBits(next, 0, 8 * u, 0xff, moveOrThrow(M, q, ev, `tailcall-cached-target: updater${'AB'[u]}`));
-        sink(N + u);
-      }
-      for (let k = 1; k <= K; k++) {
-        if (lifeOf(s, k) === DYING && !gp.pending(s, dyingBit(k))) {
-          next.set(s);
-          setBits(next, 1, 10 + 4 * (k - 1), 3, FREED);
-          sink(N + 1 + k);
-        }
-      }
+        return false;
+      },
     },
-    violations(s) {
-      let v = 0;
-      for (let i = 0; i < N; i++) {
-        const k = cpuProg[fields.get(s, i) & Q];
-        if (k && lifeOf(s, k) === FREED) v |= 1;
-      }
-      if (mutexOf(s) === 0) {
-        if (cacheOf(s) !== ptrsOf(s)) v |= 2;
-        if (siteOf(s, 0) !== encBypass[ptrsOf(s)] || siteOf(s, 1) !== encTarget[ptrsOf(s)]) v |= 4;
-      }
-      if (upBug[0][upOf(s, 0)] || upBug[1][upOf(s, 1)]) v |= 8;
-      return v;
-    },
-    canonicalize(s) {
-      fields.canonicalize(s, scratch);
-    },
-  };
+    { ...CACHED_PROPERTIES[1], cpus: 0, violated: (s) => poke_mutex.get(s) === 0 && cache.get(s) !== slot.get(s) },
+    { ...CACHED_PROPERTIES[2], cpus: 0, violated: (s) => poke_mutex.get(s) === 0 && (content[0].get(s) !== encBypass[slot.get(s)] || content[1].get(s) !== encTarget[slot.get(s)]) },
+    { ...CACHED_PROPERTIES[3], cpus: 0, violated: (s) => upBug[0][updater.get(s, 0)] || upBug[1][updater.get(s, 1)] },
+  ];
 
-  const pname = (k: number): string => (k ? `f${k}` : 'NULL');
+  // ---- printing ------------------------------------------------------------------------------
   const cacheText = (k: number): string => (k ? `${hexAddr(entryOf(k))} (${pname(k)}->bpf_func + ${off})` : '0');
   const stepsText = (steps: TailCallStep[]): string => steps.map((x) => `${x.insn.text.replace(/\s+/g, ' ')} [${hexBytes(x.bytes)}]`).join('; ');
-  return {
+  const describeCpu = (before: Int32Array, after: Int32Array, i: number): string => {
+    const qq = q.get(before, i);
+    const nq = q.get(after, i);
+    const to = `-> ${cpu.names[nq]}`;
+    if (cpuExec[qq] === EXEC_LOAD) {
+      const loads = readsCache ? `ptrs[max_entries + 0] = ${cacheText(cache.get(before))}` : `ptrs[0] = ${pname(slot.get(before))}`;
+      return `executes ${stepsText(path.slice(0, loadAt + 1))}: loads ${loads} ${to}`;
+    }
+    if (cpuExec[qq] === EXEC_JUMP) {
+      const k = cpuProg[nq];
+      const freed = k && frees.lifeOf(before, k) === FREED ? ` (${pname(k)} IS FREED)` : '';
+      return `executes ${stepsText(path.slice(loadAt + 1))}${k ? `: jumps to ${hexAddr(entryOf(k))}, ${pname(k)}${freed}` : ': rcx == 0, out'} ${to}`;
+    }
+    return `${String(cpu.meta[qq].doc)} ${to}`;
+  };
+  const describeUpdater = (before: Int32Array, after: Int32Array, u: number): string => {
+    const qu = updater.get(before, u);
+    const m = upMeta[u][qu];
+    let text = m.doc;
+    if (m.op === 'xchg') text += ` -> old = ${pname(slot.get(before))}`;
+    if (m.op === 'cache_xchg') text += ` -> ${cacheText(cache.get(after))}`;
+    if (m.op === 'poke') text += ` = ${errnoName(pokeResult(u, qu, upSite[u][qu], content[upSite[u][qu]].get(before)).ret)}`;
+    if (m.op === 'lock') text += ' (acquired)';
+    if (m.op === 'sync_start') text += rcu.waitsText(before);
+    if ((m.op === 'put' || m.op === 'close') && frees.lifeOf(after, m.prog) === DYING) text += `: last reference; ${pname(m.prog)} is freed after a grace period${rcu.waitsText(before)}`;
+    return text;
+  };
+
+  return checkableModel({
     model: 'tailcall-cached-target',
     protocol,
     cpus: N,
     config: { updaters: scripts.map(scriptText).join(' | '), path: pathName },
-    system,
-    describe(before, after, action): StepView {
-      if (action < N) {
-        const q = fields.get(before, action) & Q;
-        const nq = fields.get(after, action) & Q;
-        const to = `-> ${cpu.names[nq]}`;
-        if (cpuExec[q] === 'load') {
-          const slot = readsCache ? `ptrs[max_entries + 0] = ${cacheText(cacheOf(before))}` : `ptrs[0] = ${pname(ptrsOf(before))}`;
-          return { actor: `cpu${action}`, action: `executes ${stepsText(path.slice(0, loadAt + 1))}: loads ${slot} ${to}` };
-        }
-        if (cpuExec[q] === 'jump') {
-          const k = cpuProg[nq];
-          const freed = k && lifeOf(before, k) === FREED ? ` (${pname(k)} IS FREED)` : '';
-          return { actor: `cpu${action}`, action: `executes ${stepsText(path.slice(loadAt + 1))}${k ? `: jumps to ${hexAddr(entryOf(k))}, ${pname(k)}${freed}` : ': rcx == 0, out'} ${to}` };
-        }
-        return { actor: `cpu${action}`, action: `${String(cpu.meta[q].doc)} ${to}` };
-      }
-      if (action < N + 2) {
-        const u = action - N;
-        const m = upMeta[u][upOf(before, u)];
-        let text = m.doc;
-        if (m.op === 'xchg') text += ` -> old = ${pname(ptrsOf(before))}`;
-        if (m.op === 'cache_xchg') text += ` -> ${cacheText(cacheOf(after))}`;
-        if (m.op === 'poke') {
-          const site = m.step.site === 'tailcall_bypass' ? 0 : 1;
-          text += ` = ${errnoName(pokeResult(u, upOf(before, u), site, siteOf(before, site)).ret)}`;
-        }
-        if (m.op === 'lock') text += ' (acquired)';
-        if (m.op === 'sync_start') text += gp.waitsText(before);
-        if ((m.op === 'put' || m.op === 'close') && lifeOf(after, m.prog) === DYING) text += `: last reference; ${pname(m.prog)} is freed after a grace period${gp.waitsText(before)}`;
-        return { actor: `updater${'AB'[u]}`, action: text };
-      }
-      return { actor: 'rcu', action: `grace period over: frees ${pname(action - N - 1)}` };
+    layout: L,
+    initial(s) {
+      updater.set(s, 0, ups[0].initial);
+      updater.set(s, 1, ups[1].initial);
+      content[0].set(s, sites.initial[0]);
+      content[1].set(s, sites.initial[1]);
+      for (let k = 0; k < K; k++) refs.set(s, k, 1); // the loader's fd
+      for (let i = 0; i < N; i++) q.set(s, i, cpu.initial);
     },
-    sites(s): SiteView[] {
-      return [0, 1].map((site) => {
-        const b = sites[site].bytes(siteOf(s, site));
-        return { name: site ? 'tailcall_target' : 'tailcall_bypass', address: hexAddr(siteAddr[site]), bytes: hexBytes(b), disasm: decodeInsn(b, siteAddr[site]).text };
-      });
+    steps: [
+      { actor: 'cpu', count: N, next: cpuStep },
+      { actor: 'updater', count: 2, next: updaterStep },
+      frees.step(),
+    ],
+    properties,
+    symmetry: 'cpus',
+    describe(before, after, a) {
+      if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
+      if (a.actor === 'updater') return { actor: `updater${'AB'[a.i]}`, action: describeUpdater(before, after, a.i) };
+      return { actor: 'rcu', action: `grace period over: frees ${pname(a.i + 1)}` };
     },
-    summary(s): string {
-      const life = Array.from({ length: K }, (_, k) => `f${k + 1}:${['live', 'dying', 'freed'][lifeOf(s, k + 1)]}/${refsOf(s, k + 1)}ref`);
+    sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
+    summary(s) {
+      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}/${refs.get(s, k)}ref`);
       const cpus = Array.from({ length: N }, (_, i) => {
-        const f = fields.get(s, i);
-        const marks = [f & SYNC_BIT ? 'gp' : '', ...progs.map((_, k) => (f & dyingBit(k + 1) ? `holds f${k + 1}` : ''))].filter(Boolean);
-        return `cpu${i}=${cpu.names[f & Q]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+        const marks = [sync.get(s, i) ? 'gp' : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
+        return `cpu${i}=${cpu.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
       });
-      const mutex = ['free', 'A', 'B'][mutexOf(s)];
-      return `ptrs[0]=${pname(ptrsOf(s))} ptrs[max_entries+0]=${cacheOf(s) ? `${pname(cacheOf(s))}+off` : 0} poke_mutex=${mutex} ${life.join(' ')} ${cpus.join(' ')} A=${ups[0].names[upOf(s, 0)]} B=${ups[1].names[upOf(s, 1)]}`;
+      const mutex = ['free', 'A', 'B'][poke_mutex.get(s)];
+      const c = cache.get(s);
+      return `ptrs[0]=${pname(slot.get(s))} ptrs[max_entries+0]=${c ? `${pname(c)}+off` : 0} poke_mutex=${mutex} ${lives.join(' ')} ${cpus.join(' ')} A=${ups[0].names[updater.get(s, 0)]} B=${ups[1].names[updater.get(s, 1)]}`;
     },
-  };
+    actorMachines() {
+      const bad = new Set(properties.map((p) => p.id));
+      return [
+        { name: 'cpu', title: "CPU taking the RFC's tail call (src/arraymap/cached_target_cpu.ts)", machine: cachedTargetCpuMachine, events: cachedCpuEvents(K), violationTags: bad },
+        ...updaterMachines.map((machine, u) => ({
+          name: `updater${'AB'[u]}`,
+          title: `updater ${'AB'[u]}, ${protocol} (src/arraymap/cached_target.ts)`,
+          machine,
+          events: cachedUpdaterEvents(K),
+          violationTags: new Set(['P4']),
+        })),
+      ];
+    },
+  });
 }
 
 export const tailcallCachedTarget: ModelDefinition = {

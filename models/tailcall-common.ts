@@ -130,7 +130,7 @@ export function updaterTables(up: CompiledMachine) {
  * `site`: the kernel's return value and the bytes it leaves.
  */
 export function scratchPoke(
-  m: Extract<UpdaterStepMeta, { op: 'poke' }>,
+  m: Pick<Extract<UpdaterStepMeta, { op: 'poke' }>, 'step' | 'old_prog' | 'new_prog'>,
   poke: BpfJitPokeDescriptor,
   site: bigint,
   bytes: Uint8Array,

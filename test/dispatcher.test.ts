@@ -1,12 +1,14 @@
 /**
- * dispatcher: the emitted binary search against kernel-poke-facts.md
+ * dispatcher: the emitted binary search against docs/kernel-facts.md
  * section 6 (`48 81 fa <imm32>` cmp, `7f rel8` / `0f 8f rel32` jg to a
  * 16-byte aligned upper half, leaves `cmp; 0f 84 rel32; ff e2`), the update
  * steps of v6.1 and v6.2, and the verdicts: v6.1 violated by two quick
  * updates (the race 4121d4481b72 fixed), v6.2 holds.
  */
 import { describe, expect, it } from 'vitest';
-import { DISPATCHER_IMAGE } from '../models/dispatcher.js';
+import { DISPATCHER_IMAGE, buildDispatcher } from '../models/dispatcher.js';
+import { explore } from '../src/concurrency/explorer.js';
+import { replay } from '../src/concurrency/trace.js';
 import { parseDispatcherScript, planDispatcherUpdates } from '../src/dispatcher/bpf_dispatcher.js';
 import { defaultJitConfig } from '../src/jit/x86/config.js';
 import { disasm } from '../src/jit/x86/decode.js';
@@ -109,6 +111,14 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
       expect(r.out[0]).toMatch(/HOLDS \(D1 holds, D2 holds\)/);
     });
   }
+  it('--cpus every: v6.2 holds for every number of CPUs, v6.1 is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+    const v62 = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', 'every');
+    expect(v62.code).toBe(0);
+    expect(v62.out[0]).toMatch(/HOLDS for every number of CPUs \(D1 holds, D2 holds\)/);
+    const v61 = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', 'every');
+    expect(v61.code).toBe(1);
+    expect(v61.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(D1 violated, D2 holds\)/);
+  });
   it('detach to bpf_dispatcher_nop_func and attach again: v6.1 rewrites half 0 under a CPU, v6.2 does not', async () => {
     const script = ['--script', 'attach f1; detach f1; attach f2'];
     expect((await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', '1', ...script)).code).toBe(1);
@@ -119,6 +129,33 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
       const r = await cli('check', 'dispatcher', ...args);
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);
+    }
+  });
+});
+
+describe('the dispatcher model read through its layout and typed actions', () => {
+  it("v6.1's shortest D1 trace ends with the updater starting bpf_arch_text_copy on the half a CPU is executing, which marks that CPU", () => {
+    const m = buildDispatcher({ protocol: 'v6.1', cpus: 2, options: {} });
+    const r = explore(m.system, { symmetry: true });
+    const idx = r.firstViolation[0];
+    expect(idx).toBeGreaterThanOrEqual(0);
+    const t = replay(m.system, r.store, idx, true);
+    const last = t.steps[t.steps.length - 1];
+    expect(m.actions.decode(last.action)).toEqual({ actor: 'updater', i: 0 });
+    const { clobbered } = m.layout.cpu;
+    const marked = [0, 1].filter((i) => clobbered.get(last.after, i) === 1);
+    expect(marked).toHaveLength(1);
+    expect(clobbered.get(last.before, marked[0])).toBe(0);
+    const half0 = (s: Int32Array) => m.sites(s).find((v) => v.address === '0xffffffffc0001000')!;
+    expect(half0(last.before).disasm).toMatch(/^search over/);
+    expect(half0(last.after).bytes).toBe('(being written)');
+  });
+  it('hands out its actors: only the v6.2 updater waits for a grace period (4121d4481b72)', () => {
+    for (const [protocol, waits] of [['v6.1', false], ['v6.2', true]] as const) {
+      const actors = buildDispatcher({ protocol, cpus: 1, options: {} }).actorMachines!();
+      expect(actors.map((a) => a.name)).toEqual(['cpu', 'updater']);
+      const states = JSON.stringify(actors[1].machine.config.states);
+      expect(states.includes('GP_DONE')).toBe(waits);
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * tailcall-cached-target: the RFC's static-path bytes against
- * kernel-poke-facts.md 3e (`81 fa <imm32>` cmp edx,max_entries where the
+ * docs/kernel-facts.md 3e (`81 fa <imm32>` cmp edx,max_entries where the
  * dynamic path has `3b 56 <off>`, jbe -> jae, the slot load at ptrs +
  * max_entries*8, no `prog->bpf_func` load and no `add rcx, OFF`), and the
  * verdicts: with both exchanges and the pokes under poke_mutex (the RFC) no
@@ -11,6 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
 import { explore } from '../src/concurrency/explorer.js';
+import { replay } from '../src/concurrency/trace.js';
+import { DYING } from '../src/model/index.js';
 import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path } from '../src/jit/x86/tailcall_cached.js';
 import { hexBytes, le32 } from '../src/jit/x86/x86.js';
 import { cli } from './helpers/cli.js';
@@ -55,7 +57,7 @@ describe("the RFC's indirect tail call (facts 3e)", () => {
   });
 });
 
-describe('tailcall-cached-target verdicts (reference-models section 4)', () => {
+describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)', () => {
   for (const cpus of ['1', '2']) {
     it(`rfc-2026 holds at ${cpus} CPU(s) (exit 0)`, async () => {
       const r = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', cpus);
@@ -82,6 +84,14 @@ describe('tailcall-cached-target verdicts (reference-models section 4)', () => {
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/P2 holds, C1 violated/);
   });
+  it('--cpus every: rfc-2026 holds for every number of CPUs, unlocked is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+    const rfc = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', 'every');
+    expect(rfc.code).toBe(0);
+    expect(rfc.out[0]).toMatch(/HOLDS for every number of CPUs/);
+    const unlocked = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', 'every');
+    expect(unlocked.code).toBe(1);
+    expect(unlocked.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(P2 violated, C1 violated, S2 holds, P4 holds\)/);
+  });
   it('the search is complete and reproducible', () => {
     const a = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
     const b = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
@@ -94,5 +104,25 @@ describe('tailcall-cached-target verdicts (reference-models section 4)', () => {
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);
     }
+  });
+});
+
+describe('the tailcall-cached-target model read through its layout and typed actions', () => {
+  it("unlocked: in the shortest P2 trace the CPU's load reads a stale cache entry, a program whose last reference is already gone", () => {
+    const m = buildTailcallCachedTarget({ protocol: 'unlocked', cpus: 1, options: {} });
+    const r = explore(m.system, { symmetry: true });
+    expect(r.firstViolation[0]).toBeGreaterThanOrEqual(0);
+    const t = replay(m.system, r.store, r.firstViolation[0], true);
+    const cpuSteps = t.steps.filter((st) => m.actions.decode(st.action).actor === 'cpu');
+    const load = cpuSteps[cpuSteps.length - 2]; // then the jump into the program that is freed
+    const { slot, cache, life } = m.layout.shared;
+    const k = cache.get(load.before);
+    expect(k).toBeGreaterThan(0);
+    expect(slot.get(load.before)).not.toBe(k);
+    expect(life.get(load.before, k - 1)).toBe(DYING);
+  });
+  it('hands out its actors: the CPU and the two updaters', () => {
+    const actors = buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 1, options: {} }).actorMachines!();
+    expect(actors.map((a) => a.name)).toEqual(['cpu', 'updaterA', 'updaterB']);
   });
 });

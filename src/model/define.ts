@@ -50,12 +50,12 @@ export interface Property {
   violated(s: Int32Array): boolean;
 }
 
-export interface ModelParts<K extends string = string> {
+export interface ModelParts<K extends string = string, L extends Layout = Layout> {
   readonly model: string;
   readonly protocol: string;
   readonly cpus: number;
   readonly config: Record<string, string>;
-  readonly layout: Layout;
+  readonly layout: L;
   initial(s: Int32Array): void;
   readonly steps: readonly Step<K>[];
   readonly properties: readonly Property[];
@@ -86,16 +86,19 @@ export interface ModelParts<K extends string = string> {
   actorMachines?(): ActorMachine[];
 }
 
-/** A model built from its parts: what the checker runs, plus the typed actions. */
-export interface TypedModel<K extends string = string> extends CheckableModel {
+/**
+ * A model built from its parts: what the checker runs, plus the typed actions and the layout
+ * (`L`, the model's own layout type, so that tests read its fields by name: `m.layout.cpu.q.get(s, i)`).
+ */
+export interface TypedModel<K extends string = string, L extends Layout = Layout> extends CheckableModel {
   readonly actions: Actions<K>;
-  readonly layout: Layout;
-  readonly parts: ModelParts<K>;
+  readonly layout: L;
+  readonly parts: ModelParts<K, L>;
   /** The expansion made of the steps (the definition, whether or not a fast path is searched). */
   readonly stepsExpand: TransitionSystem['expand'];
 }
 
-export function checkableModel<K extends string>(parts: ModelParts<K>): TypedModel<K> {
+export function checkableModel<K extends string, L extends Layout>(parts: ModelParts<K, L>): TypedModel<K, L> {
   const counts: Record<string, number> = {};
   for (const st of parts.steps) {
     if (st.actor in counts) throw new Error(`${parts.model}: two steps for actor kind ${st.actor}`);
