@@ -1,6 +1,6 @@
 /**
- * The xstate machines the actors of dispatcher, tailcall-cached-target
- * and recursion-detect run, for `pokecheck graph --kind <actor>`
+ * The xstate machines the actors of dispatcher and tailcall-cached-target
+ * run, for `pokecheck graph --kind <actor>`
  * and the report (src/graph/actors.ts draws a model's actors when its SOURCES
  * has an entry; spread NEIGHBOUR_ACTOR_SOURCES into it). Each is rebuilt
  * from the checked model's configuration with the same definitions and
@@ -13,8 +13,6 @@ import type { CheckableModel } from '../src/concurrency/model.js';
 import { UPDATER_EVENTS, dispatcherUpdaterMachine, type DispatcherProtocol } from '../src/dispatcher/bpf_dispatcher.js';
 import { dispatcherCpuMachine } from '../src/dispatcher/cpu.js';
 import type { ActorMachine } from '../src/graph/machine.js';
-import { CONTEXT_EVENTS, recursionContextMachine } from '../src/recursion/context-machine.js';
-import { RECURSION_SCHEMES } from '../src/recursion/schemes.js';
 import { DISPATCHER_DEFAULT_SCRIPT, dispatcherWorld } from './dispatcher.js';
 import { CACHED_DEFAULT_UPDATERS } from './tailcall-cached-target.js';
 
@@ -43,12 +41,4 @@ export const NEIGHBOUR_ACTOR_SOURCES: Record<string, ActorSource> = {
       })),
     ];
   },
-  'recursion-detect': (m) => [
-    {
-      name: 'context',
-      title: `one context running get/program/put, ${m.protocol} (src/recursion/context-machine.ts)`,
-      machine: recursionContextMachine(RECURSION_SCHEMES[m.protocol], Number(m.config.depth ?? '2')),
-      events: CONTEXT_EVENTS,
-    },
-  ],
 };
