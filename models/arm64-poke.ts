@@ -38,21 +38,20 @@
  * site and the trampolines at +0x2000 and +0x4000, so `b fext1` is the
  * facts doc's `b .+0x1000` = `00 04 00 14`.
  *
- * Packed state: w0 = patcher state (8 bits) | site content id (8);
- * one 16-bit field per CPU: executor state (4) | index of the settled
- * content at its fetch's first byte (4) | id of the bytes fetched so far (8).
+ * Written on the typed model layer (src/model/): the state is the layout
+ * below, the actors are the CPUs and the patcher, P5 is a predicate.
  */
 import { compileMachine } from '../src/concurrency/compile.js';
-import { CpuFields } from '../src/concurrency/cpu-fields.js';
+import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
-import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
+import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
 import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64/insn.js';
 import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
+import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
 import { ARM64_PATCH_METHODS, POKE_OFFSET, bpf_arch_text_poke_plan, doStore, patchStores, type Arm64PatchMethod } from '../src/poke/aarch64_patch.js';
 import { ARM64_CPU_EVENTS, PATCHER_EVENTS, arm64CpuMachine, arm64PatcherMachine, type Arm64Fetch, type Arm64Poke, type PatcherStepMeta } from '../src/poke/arm64-actors.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { BytesInterner } from '../src/concurrency/interner.js';
 
 export const ARM64_IMAGE = 0xffff80008f3a0000n;
 /** The start of the image (facts section 5 prologue with BTI and PAC): bti c; mov x9, x30; nop; paciasp; stp; mov; stp; mov. */
@@ -118,6 +117,14 @@ export function settledWords(pokes: readonly Arm64Poke[]): number[] {
   return out;
 }
 
+/** The state: the patcher's machine state and the site's content (an id); per CPU its executor state, the settled content its fetch started at (an index into the script's words) and the bytes fetched so far (an id). */
+function arm64PokeLayout(N: number) {
+  return defineLayout({
+    shared: { patcher: 8, content: 8 },
+    cpus: { count: N, bits: 16, fields: { q: 4, start: 4, prefix: 8 } },
+  });
+}
+
 export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
   const method = cfg.protocol as Arm64PatchMethod;
   if (!ARM64_PATCH_METHODS.includes(method)) throw new ModelConfigError(`arm64-poke: unknown protocol '${cfg.protocol}'`);
@@ -135,18 +142,20 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
   const settled = settledWords(pokes);
   const { text: baseText, kallsyms } = arm64World();
 
+  // ---- the world: the actors' machines, the site's contents --------------------------------
   const cpu = compileMachine(arm64CpuMachine(fetch), ARM64_CPU_EVENTS);
   const pat = compileMachine(arm64PatcherMachine(pokes, method), PATCHER_EVENTS);
   if (cpu.names.length > 16 || pat.names.length > 256) throw new Error('arm64-poke: machine too large to pack');
-  const ev = (name: string): number => cpu.eventIndex(name);
-  const cpuStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
+  const EV = { torn: cpu.eventIndex('TORN'), nop: cpu.eventIndex('EXEC_NOP'), b: cpu.eventIndex('EXEC_B'), bl: cpu.eventIndex('EXEC_BL'), fetchByte: cpu.eventIndex('FETCH_BYTE') };
+  const PAT = { step: pat.eventIndex('STEP'), write: pat.eventIndex('WRITE'), noWrite: pat.eventIndex('NO_WRITE') };
+  const cpuInternal = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
   const cpuFetches = cpu.meta.map((m) => m.fetch === 'site');
   const cpuGot = cpu.contexts.map((c) => Number(c.got));
   const cpuTorn = cpu.tags.map((t) => t.has('P5'));
   const patMeta = pat.meta.map((m) => m.step as PatcherStepMeta);
   const stores = patchStores(method);
 
-  // ---- site contents (words) and fetched prefixes, numbered --------------------------------
+  /** Site contents (words) and fetched prefixes, numbered. */
   const contents = new BytesInterner(256, 'arm64-poke: site contents');
   const prefixes = new BytesInterner(256, 'arm64-poke: fetched prefixes');
   prefixes.intern([]);
@@ -154,27 +163,25 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
   const wordOf = (c: number): number => a64Word(contents.bytes(c));
   const initialContent = intern(settled[0]);
 
-  /** Completed pokes, and whether a poke is in flight (its check done, its stores not all done). */
-  const progress = (u: number): { done: number; inFlight: boolean } => {
-    const m = patMeta[u];
-    if (m.op === 'done') return { done: pokes.length, inFlight: false };
-    return { done: m.poke, inFlight: m.op === 'store' };
-  };
+  /** Per patcher state: how many pokes are complete, and whether one is in flight (its check done, its stores not all done). */
+  const pokesDone = patMeta.map((m) => (m.op === 'done' ? pokes.length : m.poke));
+  const pokeInFlight = patMeta.map((m) => m.op === 'store');
+  /** Whether word w is one the site settled on from settled[start] on, or the new word of the poke in flight (P5). */
   const legit = (start: number, u: number, w: number): boolean => {
-    const { done, inFlight } = progress(u);
-    for (let j = start; j <= done + (inFlight ? 1 : 0); j++) if (settled[j] === w) return true;
+    const last = pokesDone[u] + (pokeInFlight[u] ? 1 : 0);
+    for (let j = start; j <= last; j++) if (settled[j] === w) return true;
     return false;
   };
   const execEvent = (w: number, ok: boolean): number => {
-    if (!ok) return ev('TORN');
+    if (!ok) return EV.torn;
     const k = decodeA64(w, ARM64_SITE).kind;
-    if (k === 'nop') return ev('EXEC_NOP');
-    if (k === 'b') return ev('EXEC_B');
-    if (k === 'bl') return ev('EXEC_BL');
+    if (k === 'nop') return EV.nop;
+    if (k === 'b') return EV.b;
+    if (k === 'bl') return EV.bl;
     throw new Error(`arm64-poke: the site settled on ${decodeA64(w, ARM64_SITE).text}`);
   };
 
-  // ---- the patcher's steps on the site, memoised by (patcher state, content) ---------------
+  /** The patcher's steps on the site, through the real bpf_arch_text_poke plan and stores, memoised by (poke, store, content). */
   const siteText = (c: number): TextMemory => {
     const t = baseText.clone();
     t.write(ARM64_SITE, contents.bytes(c));
@@ -206,124 +213,132 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
     return r;
   };
 
-  // ---- packing -------------------------------------------------------------------------------
-  const fields = new CpuFields(N, 1, 16);
-  const Q = 0xf;
-  const startOf = (f: number): number => (f >>> 4) & 0xf;
-  const prefixOf = (f: number): number => (f >>> 8) & 0xff;
-  const field = (q: number, start: number, prefix: number): number => q | (start << 4) | (prefix << 8);
-  const patOf = (s: Int32Array): number => s[0] & 0xff;
-  const contentOf = (s: Int32Array): number => (s[0] >>> 8) & 0xff;
-  const scratch: number[] = new Array(N).fill(0);
+  // ---- the state ---------------------------------------------------------------------------
+  const L = arm64PokeLayout(N);
+  const { patcher, content } = L.shared;
+  const { q, start, prefix } = L.cpu;
 
-  /** A fetching CPU's next field and event in state s. */
-  const fetchStep = (s: Int32Array, f: number): { f: number; ev: number } => {
-    const q = f & Q;
-    const u = patOf(s);
-    const bytes = contents.bytes(contentOf(s));
-    const got = cpuGot[q];
-    const start = got === 0 ? progress(u).done : startOf(f);
-    if (fetch === 'word') {
-      const w = wordOf(contentOf(s));
-      return { f: field(0, 0, 0), ev: execEvent(w, legit(start, u, w)) };
+  // ---- the actors --------------------------------------------------------------------------
+  /** The word CPU i executes after fetching byte `got` of content c (byte fetch: the prefix it holds and that byte). */
+  const fetchedWord = (s: Int32Array, i: number, got: number, c: number): number => (fetch === 'word' ? wordOf(c) : a64Word([...prefixes.bytes(prefix.get(s, i)), contents.bytes(c)[got]]));
+
+  /** CPU i fetches (the word, or its next byte) and executes what it fetched once it has it all; writes its record's start and prefix into `next`, returns its machine's event. */
+  const fetchStep = (s: Int32Array, next: Int32Array, i: number, qq: number): number => {
+    const u = patcher.get(s);
+    const c = content.get(s);
+    const got = cpuGot[qq];
+    const from = got === 0 ? pokesDone[u] : start.get(s, i);
+    if (fetch === 'byte' && got < AARCH64_INSN_SIZE - 1) {
+      start.set(next, i, from);
+      prefix.set(next, i, prefixes.intern([...prefixes.bytes(prefix.get(s, i)), contents.bytes(c)[got]]));
+      return EV.fetchByte;
     }
-    const prefix = [...prefixes.bytes(prefixOf(f)), bytes[got]];
-    if (got < AARCH64_INSN_SIZE - 1) return { f: field(0, start, prefixes.intern(prefix)), ev: ev('FETCH_BYTE') };
-    const w = a64Word(prefix);
-    return { f: field(0, 0, 0), ev: execEvent(w, legit(start, u, w)) };
+    const w = fetchedWord(s, i, got, c);
+    start.set(next, i, 0);
+    prefix.set(next, i, 0);
+    return execEvent(w, legit(from, u, w));
   };
 
-  const system: TransitionSystem = {
-    width: 1 + fields.words,
-    properties: ARM64_PROPERTIES,
-    initial(out) {
-      out.fill(0);
-      out[0] = pat.initial | (initialContent << 8);
-      for (let i = 0; i < N; i++) fields.set(out, i, field(cpu.initial, 0, 0));
-    },
-    expand(s, next, sink) {
-      for (let i = 0; i < N; i++) {
-        const f = fields.get(s, i);
-        const q = f & Q;
-        let nf: number;
-        let e: number;
-        if (cpuFetches[q]) {
-          const r = fetchStep(s, f);
-          nf = r.f;
-          e = r.ev;
-        } else {
-          e = cpuStep[q];
-          nf = 0;
-          if (e < 0) continue;
-        }
-        const nq = moveOrThrow(cpu, q, e, `arm64-poke: cpu${i}`);
-        next.set(s);
-        fields.set(next, i, nf | nq);
-        sink(i);
-      }
-      const u = patOf(s);
-      const m = patMeta[u];
-      if (m.op === 'done') return;
-      const c = contentOf(s);
-      let nc = c;
-      let e = pat.eventIndex('STEP');
-      if (m.op === 'check') e = pat.eventIndex(checkWrites(m.poke, c) ? 'WRITE' : 'NO_WRITE');
-      else nc = storeResult(m.poke, m.store, c);
-      next.set(s);
-      next[0] = moveOrThrow(pat, u, e, 'arm64-poke: patcher') | (nc << 8);
-      sink(N);
-    },
-    violations(s) {
-      for (let i = 0; i < N; i++) if (cpuTorn[fields.get(s, i) & Q]) return 1;
-      return 0;
-    },
-    canonicalize(s) {
-      fields.canonicalize(s, scratch);
-    },
+  /** CPU i's next step: a fetch at the patch site, or its machine's own step (branch taken, returns). */
+  const cpuStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
+    const qq = q.get(s, i);
+    let e: number;
+    if (cpuFetches[qq]) e = fetchStep(s, next, i, qq);
+    else {
+      e = cpuInternal[qq];
+      if (e < 0) return false;
+      start.set(next, i, 0);
+      prefix.set(next, i, 0);
+    }
+    q.set(next, i, moveOrThrow(cpu, qq, e, `arm64-poke: cpu${i}`));
+    return true;
   };
 
+  /** The patcher's next step: a poke's check (does bpf_arch_text_poke write?) or one of its stores. */
+  const patcherStep = (s: Int32Array, next: Int32Array): boolean => {
+    const u = patcher.get(s);
+    const m = patMeta[u];
+    if (m.op === 'done') return false;
+    const c = content.get(s);
+    let e = PAT.step;
+    if (m.op === 'check') e = checkWrites(m.poke, c) ? PAT.write : PAT.noWrite;
+    else content.set(next, storeResult(m.poke, m.store, c));
+    patcher.set(next, moveOrThrow(pat, u, e, 'arm64-poke: patcher'));
+    return true;
+  };
+
+  // ---- the property --------------------------------------------------------------------------
+  const properties: Property[] = [
+    {
+      ...ARM64_PROPERTIES[0],
+      violated(s) {
+        for (let i = 0; i < N; i++) if (cpuTorn[q.get(s, i)]) return true;
+        return false;
+      },
+    },
+  ];
+
+  // ---- printing ------------------------------------------------------------------------------
   const wordText = (w: number): string => `${decodeA64(w, ARM64_SITE).text} [${hexBytes(a64Bytes(w))}]`;
-  return {
+  const describeCpu = (before: Int32Array, after: Int32Array, i: number): string => {
+    const qq = q.get(before, i);
+    const nq = q.get(after, i);
+    if (!cpuFetches[qq]) return `${String(cpu.meta[qq].doc)} -> ${cpu.values[nq]}`;
+    const got = cpuGot[qq];
+    const c = content.get(before);
+    const byte = hexBytes([contents.bytes(c)[got]]);
+    if (cpu.values[nq] === 'fetch') return `fetches byte ${got} of the patch site: ${byte}`;
+    const how = fetch === 'word' ? `fetches the word at the patch site ${hexAddr(ARM64_SITE)}` : `fetches byte ${got} (${byte}) and executes what it fetched`;
+    const verdict = cpuTorn[nq] ? ': neither the old nor the new instruction (torn)' : '';
+    return `${how}: ${wordText(fetchedWord(before, i, got, c))}${verdict} -> ${cpu.values[nq]}`;
+  };
+  const describePatcher = (before: Int32Array): string => {
+    const m = patMeta[patcher.get(before)];
+    if (m.op !== 'check') return m.doc;
+    return `${m.doc}${checkWrites(m.poke, content.get(before)) ? ' yes: writes' : ' nothing to write'}`;
+  };
+
+  return checkableModel({
     model: 'arm64-poke',
     protocol: cfg.protocol,
     cpus: N,
     config: { level, fetch, script },
-    system,
-    describe(before, after, action): StepView {
-      if (action < N) {
-        const f = fields.get(before, action);
-        const q = f & Q;
-        const nq = fields.get(after, action) & Q;
-        if (!cpuFetches[q]) return { actor: `cpu${action}`, action: `${String(cpu.meta[q].doc)} -> ${cpu.values[nq]}` };
-        const got = cpuGot[q];
-        const bytes = contents.bytes(contentOf(before));
-        if (cpu.values[nq] === 'fetch') {
-          return { actor: `cpu${action}`, action: `fetches byte ${got} of the patch site: ${hexBytes([bytes[got]])}` };
-        }
-        const w = fetch === 'word' ? wordOf(contentOf(before)) : a64Word([...prefixes.bytes(prefixOf(f)), bytes[got]]);
-        const how = fetch === 'word' ? `fetches the word at the patch site ${hexAddr(ARM64_SITE)}` : `fetches byte ${got} (${hexBytes([bytes[got]])}) and executes what it fetched`;
-        const verdict = cpuTorn[nq] ? ': neither the old nor the new instruction (torn)' : '';
-        return { actor: `cpu${action}`, action: `${how}: ${wordText(w)}${verdict} -> ${cpu.values[nq]}` };
-      }
-      const m = patMeta[patOf(before)];
-      let text = m.doc;
-      if (m.op === 'check') text += checkWrites(m.poke, contentOf(before)) ? ' yes: writes' : ' nothing to write';
-      return { actor: 'patcher', action: text };
+    layout: L,
+    initial(s) {
+      patcher.set(s, pat.initial);
+      content.set(s, initialContent);
+      for (let i = 0; i < N; i++) q.set(s, i, cpu.initial);
     },
-    sites(s): SiteView[] {
-      const w = wordOf(contentOf(s));
+    steps: [
+      { actor: 'cpu', count: N, next: cpuStep },
+      { actor: 'patcher', next: patcherStep },
+    ],
+    properties,
+    symmetry: 'cpus',
+    describe(before, after, a) {
+      if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
+      return describePatcher(before);
+    },
+    sites(s) {
+      const w = wordOf(content.get(s));
       return [{ name: 'patch_site', address: hexAddr(ARM64_SITE), bytes: hexBytes(a64Bytes(w)), disasm: decodeA64(w, ARM64_SITE).text }];
     },
-    summary(s): string {
+    summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
-        const f = fields.get(s, i);
-        const q = f & Q;
-        const partial = cpuFetches[q] && cpuGot[q] > 0 ? `[fetched ${prefixes.hex(prefixOf(f))}]` : '';
-        return `cpu${i}=${cpu.names[q]}${partial}`;
+        const qq = q.get(s, i);
+        const partial = cpuFetches[qq] && cpuGot[qq] > 0 ? `[fetched ${prefixes.hex(prefix.get(s, i))}]` : '';
+        return `cpu${i}=${cpu.names[qq]}${partial}`;
       });
-      return `${cpus.join(' ')} patcher=${pat.names[patOf(s)]}`;
+      return `${cpus.join(' ')} patcher=${pat.names[patcher.get(s)]}`;
     },
-  };
+    actorMachines() {
+      const bad = new Set(properties.map((p) => p.id));
+      return [
+        { name: 'cpu', title: 'CPU fetching the patch site (src/poke/arm64-actors.ts)', machine: arm64CpuMachine(fetch), events: ARM64_CPU_EVENTS, violationTags: bad },
+        { name: 'patcher', title: `bpf_arch_text_poke calls, ${cfg.protocol} (src/poke/arm64-actors.ts)`, machine: arm64PatcherMachine(pokes, method), events: PATCHER_EVENTS },
+      ];
+    },
+  });
 }
 
 export const arm64Poke: ModelDefinition = {

@@ -34,18 +34,18 @@
  * one stores its word (docs/models.md, recursion-detect explains why this
  * differs from what the issue expected).
  *
- * Packed state: w0 = active[0..3] (one 32-bit word, little-endian: byte i
- * is active[i]); w1 = the old scheme's counter; then two words per context:
- * [machine state (8) | old verdict (bit 8) | new verdict (9) | R1 mismatch
- * (10) | current task (11)] and the scratch register w9.
+ * Written on the typed model layer (src/model/): active[] and the old
+ * counter are shared fields, each context a two-word record (its machine
+ * state, its verdicts, and its scratch register w9); the actors are the
+ * tasks, the interrupt contexts and the scheduler; R1 and R2 are predicates.
  */
 import { compileMachine } from '../src/concurrency/compile.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
-import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
+import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
+import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
 import { CONTEXT_EVENTS, recursionContextMachine } from '../src/recursion/context-machine.js';
 import { RECURSION_SCHEMES, bitOf, byteOf, withByte, type RecursionInsn } from '../src/recursion/schemes.js';
-import { hexBytes } from '../src/jit/x86/x86.js';
-import { sortRecords } from '../src/concurrency/records.js';
 
 export const RECURSION_PROPERTIES: readonly PropertySpec[] = [
   { id: 'R1', description: 'at every entry the new scheme gives the verdict of the old one (this_cpu_inc_return(*active) == 1)', checked: true },
@@ -56,11 +56,19 @@ const LEVEL_NAMES = ['normal', 'softirq', 'hardirq', 'NMI'];
 /** An illustrative per-CPU address of prog->active on this CPU. */
 const ACTIVE_ADDR = '0xffff00007fbc2e40';
 
-const OLD_V = 1 << 8;
-const NEW_V = 1 << 9;
-const MISMATCH = 1 << 10;
-const CURRENT = 1 << 11;
-const Q = 0xff;
+/**
+ * The state: active[0..3] as one 32-bit word (little-endian: byte i is
+ * active[i]) and the old scheme's counter; per context (tasks first, then
+ * softirq, hardirq, NMI) its machine state, the old and the new scheme's
+ * verdict at its entry, whether they ever disagreed (R1), whether it is the
+ * current task, and its scratch register w9.
+ */
+function recursionLayout(contexts: number) {
+  return defineLayout({
+    shared: { active: 32, oldActive: 8 },
+    records: { count: contexts, words: 2, fields: { q: 8, oldVerdict: 1, newVerdict: 1, mismatch: 1, current: 1, w9: 32 } },
+  });
+}
 
 export function buildRecursionDetect(cfg: ModelConfig): CheckableModel {
   const scheme = RECURSION_SCHEMES[cfg.protocol];
@@ -71,190 +79,200 @@ export function buildRecursionDetect(cfg: ModelConfig): CheckableModel {
   if (!Number.isInteger(T) || T < 1 || T > 3) throw new ModelConfigError(`recursion-detect: --tasks must be 1..3, got '${cfg.options.tasks}'`);
   if (!Number.isInteger(D) || D < 1 || D > 3) throw new ModelConfigError(`recursion-detect: --depth must be 1..3, got '${cfg.options.depth}'`);
 
+  // ---- the world: one context's machine -----------------------------------------------------
   const m = compileMachine(recursionContextMachine(scheme, D), CONTEXT_EVENTS);
   if (m.names.length > 256) throw new Error('recursion-detect: machine too large to pack');
   const E = m.events.length;
-  const EV = Object.fromEntries(['ENTER', 'STEP', 'OK', 'RECURSION', 'RETURN'].map((n) => [n, m.eventIndex(n)]));
+  const EV = { enter: m.eventIndex('ENTER'), step: m.eventIndex('STEP'), ok: m.eventIndex('OK'), recursion: m.eventIndex('RECURSION'), ret: m.eventIndex('RETURN') };
   const insnOf = m.meta.map((x) => x.insn as RecursionInsn | undefined);
   const phaseOf = m.meta.map((x) => x.phase as string | undefined);
   const preemptOff = m.meta.map((x) => x.preempt_off === true);
   const busy = m.tags.map((t) => t.has('busy'));
   const depthOf = m.contexts.map((c) => Number(c.depth));
 
-  const A = T + 3; // actors: tasks, softirq, hardirq, NMI
+  /** Contexts: tasks 0..T-1, then softirq, hardirq, NMI. */
+  const A = T + 3;
   const rctxOf = (a: number): number => (a < T ? 0 : a - T + 1);
   const actorName = (a: number): string => (a < T ? (T === 1 ? 'task' : `task${a}`) : LEVEL_NAMES[a - T + 1]);
-  const base = 2;
-  const ctl = (a: number): number => base + 2 * a;
-  const reg = (a: number): number => base + 2 * a + 1;
-  const width = base + 2 * A;
 
-  /** The actor that executes now: the highest interrupt level inside its handler, else the current task. */
+  // ---- the state ---------------------------------------------------------------------------
+  const L = recursionLayout(A);
+  const { active, oldActive } = L.shared;
+  const { q, oldVerdict, newVerdict, mismatch, current, w9 } = L.record;
+
+  /** The context that executes now: the highest interrupt level inside its handler, else the current task. */
   const running = (s: Int32Array): number => {
-    for (let a = A - 1; a >= T; a--) if (busy[s[ctl(a)] & Q]) return a;
-    for (let a = 0; a < T; a++) if (s[ctl(a)] & CURRENT) return a;
+    for (let a = A - 1; a >= T; a--) if (busy[q.get(s, a)]) return a;
+    for (let a = 0; a < T; a++) if (current.get(s, a)) return a;
     throw new Error('recursion-detect: no current task');
   };
+  /** The highest interrupt level inside its handler (0: none). */
   const topLevel = (s: Int32Array): number => {
-    for (let a = A - 1; a >= T; a--) if (busy[s[ctl(a)] & Q]) return rctxOf(a);
+    for (let a = A - 1; a >= T; a--) if (busy[q.get(s, a)]) return rctxOf(a);
     return 0;
   };
 
-  /** Executes actor a's next step in `next` (a copy of the state); returns the machine event. */
+  // ---- the actors --------------------------------------------------------------------------
+  /** Context a executes its next instruction of get/put in `next`; returns its machine's event. The old scheme runs as a ghost at the stores. */
   const execute = (next: Int32Array, a: number): number => {
-    const c = next[ctl(a)];
-    const q = c & Q;
-    const insn = insnOf[q];
-    if (!insn) return phaseOf[q] === 'body' ? EV.RETURN : EV.ENTER;
+    const qq = q.get(next, a);
+    const insn = insnOf[qq];
+    if (!insn) return phaseOf[qq] === 'body' ? EV.ret : EV.enter;
     const rctx = rctxOf(a);
-    const word = next[0] >>> 0;
-    const w9 = next[reg(a)] >>> 0;
+    const word = active.get(next) >>> 0;
+    const r9 = w9.get(next, a) >>> 0;
     switch (insn.op) {
       case 'preempt_disable':
       case 'preempt_enable':
-        return EV.STEP;
+        return EV.step;
       case 'load':
-        next[reg(a)] = insn.width === 1 ? byteOf(word, rctx) : word | 0;
-        return EV.STEP;
+        w9.set(next, a, insn.width === 1 ? byteOf(word, rctx) : word);
+        return EV.step;
       case 'add':
       case 'sub': {
         const d = insn.width === 1 ? 1 : bitOf(rctx);
-        const v = insn.op === 'add' ? w9 + d : w9 - d;
-        next[reg(a)] = insn.width === 1 ? v & 0xff : v | 0;
-        return EV.STEP;
+        const v = insn.op === 'add' ? r9 + d : r9 - d;
+        w9.set(next, a, insn.width === 1 ? v & 0xff : v);
+        return EV.step;
       }
-      case 'store': {
-        next[0] = (insn.width === 1 ? withByte(word, rctx, w9) : w9) | 0;
-        next[reg(a)] = 0; // w9 is dead from here on
-        if (phaseOf[q] === 'get') {
-          next[1] = (next[1] + 1) & 0xff;
-          next[ctl(a)] = next[1] === 1 ? c | OLD_V : c & ~OLD_V;
+      case 'store':
+        active.set(next, insn.width === 1 ? withByte(word, rctx, r9) : r9);
+        w9.set(next, a, 0); // w9 is dead from here on
+        if (phaseOf[qq] === 'get') {
+          oldActive.set(next, oldActive.get(next) + 1); // this_cpu_inc_return(*active)
+          oldVerdict.set(next, a, oldActive.get(next) === 1 ? 1 : 0);
         } else {
-          next[1] = (next[1] - 1) & 0xff;
+          oldActive.set(next, oldActive.get(next) - 1); // this_cpu_dec(*active)
         }
-        return EV.STEP;
-      }
+        return EV.step;
       case 'check_load':
-        next[ctl(a)] = word === bitOf(rctx) ? next[ctl(a)] | NEW_V : next[ctl(a)] & ~NEW_V;
-        return EV.STEP;
+        newVerdict.set(next, a, word === bitOf(rctx) ? 1 : 0);
+        return EV.step;
       case 'check': {
-        const ok = (c & NEW_V) !== 0;
-        const old = (c & OLD_V) !== 0;
-        next[ctl(a)] = (c & ~(NEW_V | OLD_V)) | (ok !== old ? MISMATCH : 0);
-        return ok ? EV.OK : EV.RECURSION;
+        const ok = newVerdict.get(next, a) === 1;
+        if (ok !== (oldVerdict.get(next, a) === 1)) mismatch.set(next, a, 1);
+        newVerdict.set(next, a, 0);
+        oldVerdict.set(next, a, 0);
+        return ok ? EV.ok : EV.recursion;
       }
     }
   };
 
-  const step = (s: Int32Array, next: Int32Array, a: number, e: number): boolean => {
-    const q = next[ctl(a)] & Q;
-    const nq = m.next[q * E + e];
+  /** Context a's machine moves on event e in `next`; false if it has no such move. */
+  const move = (next: Int32Array, a: number, e: number): boolean => {
+    const nq = m.next[q.get(next, a) * E + e];
     if (nq < 0) return false;
-    next[ctl(a)] = (next[ctl(a)] & ~Q) | nq;
+    q.set(next, a, nq);
     return true;
   };
 
-  const system: TransitionSystem = {
-    width,
-    parallel: true,
-    properties: RECURSION_PROPERTIES,
-    initial(out) {
-      out.fill(0);
-      for (let a = 0; a < A; a++) out[ctl(a)] = m.initial | (a === 0 ? CURRENT : 0);
-    },
-    expand(s, next, sink) {
-      // the running context executes its next instruction (or enters / returns)
-      const r = running(s);
-      const q = s[ctl(r)] & Q;
-      const events = phaseOf[q] === 'body' ? [EV.RETURN, EV.ENTER] : [-1];
-      for (const pick of events) {
-        next.set(s);
-        const e = pick < 0 ? execute(next, r) : pick;
-        if (step(s, next, r, e)) sink(r);
-      }
-      // an interrupt of a higher level than every active one arrives and enters the program
-      const top = topLevel(s);
-      for (let a = T; a < A; a++) {
-        if (rctxOf(a) <= top) continue;
-        next.set(s);
-        if (step(s, next, a, EV.ENTER)) sink(a);
-      }
-      // the scheduler switches tasks (no interrupt active, current task preemptible)
-      if (T > 1 && top === 0 && !preemptOff[q]) {
-        for (let t = 0; t < T; t++) {
-          if (t === r) continue;
-          next.set(s);
-          next[ctl(r)] &= ~CURRENT;
-          next[ctl(t)] |= CURRENT;
-          sink(A + t);
-        }
-      }
-    },
-    violations(s) {
-      let v = 0;
-      let anyBusy = false;
-      for (let a = 0; a < A; a++) {
-        const c = s[ctl(a)];
-        if (c & MISMATCH) v |= 1;
-        if (busy[c & Q]) anyBusy = true;
-      }
-      if (!anyBusy && (s[0] !== 0 || s[1] !== 0)) v |= 2;
-      return v;
-    },
-    canonicalize(s) {
-      if (T > 1) sortRecords(s, base, T, 2);
-    },
+  /** The running context a steps: in the program's body it may return or enter the program again (two successors), else it executes its next instruction. */
+  const runStep = (s: Int32Array, next: Int32Array, a: number, emit: () => void): boolean => {
+    if (phaseOf[q.get(s, a)] !== 'body') return move(next, a, execute(next, a));
+    if (move(next, a, EV.ret)) emit();
+    return move(next, a, EV.enter);
   };
 
+  /** Task i steps if it is the one running. */
+  const taskStep = (s: Int32Array, next: Int32Array, i: number, emit: () => void): boolean => running(s) === i && runStep(s, next, i, emit);
+
+  /** Interrupt context i (softirq, hardirq, NMI) steps if it is running, or arrives and enters the program if its level is above every active one. */
+  const interruptStep = (s: Int32Array, next: Int32Array, i: number, emit: () => void): boolean => {
+    const a = T + i;
+    if (running(s) === a) return runStep(s, next, a, emit);
+    return i + 1 > topLevel(s) && move(next, a, EV.enter);
+  };
+
+  /** The scheduler switches to task t: no interrupt active, the current task preemptible (outside preempt_disable). */
+  const schedulerStep = (s: Int32Array, next: Int32Array, t: number): boolean => {
+    if (T === 1 || topLevel(s) !== 0) return false;
+    const r = running(s);
+    if (t === r || preemptOff[q.get(s, r)]) return false;
+    current.set(next, r, 0);
+    current.set(next, t, 1);
+    return true;
+  };
+
+  // ---- the properties ------------------------------------------------------------------------
+  const someContext = (pred: (s: Int32Array, a: number) => boolean) => (s: Int32Array): boolean => {
+    for (let a = 0; a < A; a++) if (pred(s, a)) return true;
+    return false;
+  };
+  const anyBusy = someContext((s, a) => busy[q.get(s, a)]);
+  const properties: Property[] = [
+    { ...RECURSION_PROPERTIES[0], violated: someContext((s, a) => mismatch.get(s, a) === 1) },
+    { ...RECURSION_PROPERTIES[1], violated: (s) => !anyBusy(s) && (active.get(s) !== 0 || oldActive.get(s) !== 0) },
+  ];
+
+  // ---- printing ------------------------------------------------------------------------------
   const stateText = (s: Int32Array, a: number): string => {
-    const q = s[ctl(a)] & Q;
-    const cur = a < T && T > 1 && s[ctl(a)] & CURRENT ? '*' : '';
-    return `${actorName(a)}${cur}=${m.values[q]}${depthOf[q] > 1 ? `(depth ${depthOf[q]})` : ''}`;
+    const qq = q.get(s, a);
+    const cur = a < T && T > 1 && current.get(s, a) ? '*' : '';
+    return `${actorName(a)}${cur}=${m.values[qq]}${depthOf[qq] > 1 ? `(depth ${depthOf[qq]})` : ''}`;
   };
   const insnText = (insn: RecursionInsn, rctx: number): string =>
     `${insn.asm.replace('BIT(rctx*8)', `0x${bitOf(rctx).toString(16)}`).replace(/\brctx\b/, `#${rctx}`)}    ; ${insn.doc}`;
+  const describeContext = (before: Int32Array, after: Int32Array, a: number): string => {
+    const qq = q.get(before, a);
+    const nq = q.get(after, a);
+    const rctx = rctxOf(a);
+    const insn = insnOf[qq];
+    let text: string;
+    if (!insn) {
+      if (phaseOf[qq] === 'body' && m.values[nq] === 'put_0') text = 'the program returns: bpf_prog_put_recursion_context()';
+      else if (phaseOf[qq] === 'body') text = `the program calls a function this program is attached to: bpf_prog_get_recursion_context() again (rctx=${rctx})`;
+      else if (a >= T) text = `interrupts ${actorName(running(before))}; the ${LEVEL_NAMES[rctx]} handler runs the program: bpf_prog_get_recursion_context() (rctx=${rctx})`;
+      else text = `calls the traced function: bpf_prog_get_recursion_context() (rctx=${rctx})`;
+    } else {
+      text = insnText(insn, rctx);
+      if (insn.op === 'load' || insn.op === 'add' || insn.op === 'sub') text += ` -> w9 = 0x${(w9.get(after, a) >>> 0).toString(16)}`;
+      if (insn.op === 'store' && phaseOf[qq] === 'get') text += ` (old scheme: this_cpu_inc_return = ${oldActive.get(after)})`;
+      if (insn.op === 'check_load') text += ` -> val = 0x${(active.get(before) >>> 0).toString(16).padStart(8, '0')}`;
+      if (insn.op === 'check') {
+        const ok = newVerdict.get(before, a) === 1;
+        const old = oldVerdict.get(before, a) === 1;
+        text += ` -> ${ok ? 'runs the program' : 'recursion: skips the program (misses++)'}; the old scheme ${old ? 'runs it' : 'reports recursion'}${ok !== old ? ' (THEY DISAGREE)' : ''}`;
+      }
+    }
+    return `${text} -> ${m.values[nq]}`;
+  };
 
-  return {
+  return checkableModel({
     model: 'recursion-detect',
     protocol: cfg.protocol,
     cpus: 1,
     config: { tasks: String(T), depth: String(D) },
-    system,
-    describe(before, after, action): StepView {
-      if (action >= A) return { actor: 'scheduler', action: `preempts ${actorName(running(before))} and runs ${actorName(action - A)} (CONFIG_PREEMPT_RCU)` };
-      const a = action;
-      const q = before[ctl(a)] & Q;
-      const nq = after[ctl(a)] & Q;
-      const rctx = rctxOf(a);
-      const insn = insnOf[q];
-      let text: string;
-      if (!insn) {
-        if (phaseOf[q] === 'body' && m.values[nq] === 'put_0') text = 'the program returns: bpf_prog_put_recursion_context()';
-        else if (phaseOf[q] === 'body') text = `the program calls a function this program is attached to: bpf_prog_get_recursion_context() again (rctx=${rctx})`;
-        else if (a >= T) text = `interrupts ${actorName(running(before))}; the ${LEVEL_NAMES[rctx]} handler runs the program: bpf_prog_get_recursion_context() (rctx=${rctx})`;
-        else text = `calls the traced function: bpf_prog_get_recursion_context() (rctx=${rctx})`;
-      } else {
-        text = insnText(insn, rctx);
-        if (insn.op === 'load' || insn.op === 'add' || insn.op === 'sub') text += ` -> w9 = 0x${(after[reg(a)] >>> 0).toString(16)}`;
-        if (insn.op === 'store' && phaseOf[q] === 'get') text += ` (old scheme: this_cpu_inc_return = ${after[1]})`;
-        if (insn.op === 'check_load') text += ` -> val = 0x${(before[0] >>> 0).toString(16).padStart(8, '0')}`;
-        if (insn.op === 'check') {
-          const ok = (before[ctl(a)] & NEW_V) !== 0;
-          const old = (before[ctl(a)] & OLD_V) !== 0;
-          text += ` -> ${ok ? 'runs the program' : 'recursion: skips the program (misses++)'}; the old scheme ${old ? 'runs it' : 'reports recursion'}${ok !== old ? ' (THEY DISAGREE)' : ''}`;
-        }
-      }
-      return { actor: actorName(a), action: `${text} -> ${m.values[nq]}` };
+    layout: L,
+    initial(s) {
+      for (let a = 0; a < A; a++) q.set(s, a, m.initial);
+      current.set(s, 0, 1);
     },
-    sites(s): SiteView[] {
-      const w = s[0] >>> 0;
+    steps: [
+      { actor: 'task', count: T, next: taskStep },
+      { actor: 'interrupt', count: 3, next: interruptStep },
+      { actor: 'scheduler', count: T, next: schedulerStep },
+    ],
+    properties,
+    // tasks are interchangeable; the interrupt contexts are not (each has its level)
+    symmetry: (s) => {
+      if (T > 1) L.records!.sort(s, 0, T);
+    },
+    parallel: true,
+    describe(before, after, a) {
+      if (a.actor === 'scheduler') return { actor: 'scheduler', action: `preempts ${actorName(running(before))} and runs ${actorName(a.i)} (CONFIG_PREEMPT_RCU)` };
+      const ctx = a.actor === 'task' ? a.i : T + a.i;
+      return { actor: actorName(ctx), action: describeContext(before, after, ctx) };
+    },
+    sites(s) {
+      const w = active.get(s) >>> 0;
       const bytes = [0, 1, 2, 3].map((i) => byteOf(w, i));
-      return [{ name: 'this_cpu_ptr(prog->active)', address: ACTIVE_ADDR, bytes: hexBytes(bytes), disasm: `active[] = {${bytes.join(', ')}}; old counter = ${s[1]}` }];
+      return [{ name: 'this_cpu_ptr(prog->active)', address: ACTIVE_ADDR, bytes: hexBytes(bytes), disasm: `active[] = {${bytes.join(', ')}}; old counter = ${oldActive.get(s)}` }];
     },
-    summary(s): string {
-      return Array.from({ length: A }, (_, a) => stateText(s, a)).join(' ');
-    },
-  };
+    summary: (s) => Array.from({ length: A }, (_, a) => stateText(s, a)).join(' '),
+    actorMachines: () => [
+      { name: 'context', title: `one context running get/program/put, ${cfg.protocol} (src/recursion/context-machine.ts)`, machine: recursionContextMachine(scheme, D), events: CONTEXT_EVENTS },
+    ],
+  });
 }
 
 export const recursionDetect: ModelDefinition = {

@@ -1,5 +1,5 @@
 /**
- * arm64-poke: A64 words against kernel-poke-facts.md section 5 (llvm-mc:
+ * arm64-poke: A64 words against docs/kernel-facts.md section 5 (llvm-mc:
  * `b .+0x1000` = 00 04 00 14, `bl .+0x1000` = 00 04 00 94, the prologue
  * words), arm64 bpf_arch_text_poke, and the model's verdicts: P5 holds for
  * the kernel's single 32-bit store with word fetch (ARMv8 ARM B2.6.5), and
@@ -9,6 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { ARM64_IMAGE, ARM64_SITE, ARM64_TARGETS, buildArm64Poke, parseArm64Script } from '../models/arm64-poke.js';
 import { explore } from '../src/concurrency/explorer.js';
+import { actorMachines } from '../src/graph/actors.js';
+import type { TypedModel } from '../src/model/index.js';
 import { AARCH64_NOP, a64Bytes, a64Word, aarch64_insn_gen_branch_imm, aarch64_insn_hotpatch_safe, decodeA64 } from '../src/jit/arm64/insn.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
 import { EFAULT, ENOTSUPP, POKE_OFFSET, bpf_arch_text_poke, patchStores } from '../src/poke/aarch64_patch.js';
@@ -104,6 +106,14 @@ describe('arm64-poke verdicts', () => {
     const b = explore(buildArm64Poke({ protocol: 'nosync', cpus: 2, options: {} }).system);
     expect(a.complete).toBe(true);
     expect(a.states).toBe(b.states);
+  });
+  it('hands out its actors: the CPUs and the patcher, and their machines', () => {
+    const m = buildArm64Poke({ protocol: 'nosync', cpus: 2, options: {} }) as TypedModel;
+    expect(m.actions.kinds.map((k) => [k.actor, k.count])).toEqual([['cpu', 2], ['patcher', 1]]);
+    const s = new Int32Array(m.system.width);
+    m.system.initial(s);
+    expect(m.layout.cpu.q.get(s, 1)).toBe(m.layout.cpu.q.get(s, 0));
+    expect(actorMachines(m).map((a) => a.name)).toEqual(['cpu', 'patcher']);
   });
   it('bad input is exit 2 with one line', async () => {
     for (const args of [['--level', 'insn', '--protocol', 'byte-copy'], ['--script', 'b nowhere'], ['--fetch', 'dword'], ['--protocol', 'stop_machine']]) {

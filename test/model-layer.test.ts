@@ -71,6 +71,58 @@ describe('GracePeriod', () => {
   });
 });
 
+describe('defineLayout: 64-bit values, byte areas and actor records', () => {
+  it('gives u64 values and byte areas whole words of their own, after the bit fields', () => {
+    const L = defineLayout({ shared: { phase: 2, count: 8, regs: ['u64', 2], rip: 'u64', cf: 1, stack: { bytes: 8 } } });
+    expect([L.shared.regs.fields[0].word, L.shared.regs.fields[1].word, L.shared.rip.word]).toEqual([1, 3, 5]);
+    expect([L.shared.cf.word, L.shared.cf.shift, L.shared.stack.word]).toEqual([7, 0, 8]);
+    expect(L.width).toBe(10);
+    const s = new Int32Array(L.width);
+    L.shared.regs.set(s, 1, 0xffffc90000003ff8n);
+    L.shared.rip.set(s, 0x8000000000000001n);
+    L.shared.count.set(s, 200);
+    L.shared.stack.write(s, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+    expect(L.shared.regs.get(s, 1)).toBe(0xffffc90000003ff8n);
+    expect(L.shared.regs.get(s, 0)).toBe(0n);
+    expect(L.shared.rip.get(s)).toBe(0x8000000000000001n);
+    expect(L.shared.count.get(s)).toBe(200);
+    expect(Array.from(L.shared.stack.read(s))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // a byte area read from a state that is a view into a larger buffer reads that state's bytes
+    const big = new Int32Array(3 * L.width);
+    big.set(s, L.width);
+    expect(Array.from(L.shared.stack.read(big.subarray(L.width, 2 * L.width)))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(() => L.shared.stack.write(s, new Uint8Array(4))).toThrow(LayoutError);
+    expect(() => defineLayout({ shared: { stack: { bytes: 6 } } })).toThrow(LayoutError);
+  });
+  it('packs records of several words after the shared words, fields never straddling a word', () => {
+    const L = defineLayout({ shared: { active: 32, old: 8 }, records: { count: 4, words: 2, fields: { q: 8, flags: [1, 4], w9: 32 } } });
+    expect(L.width).toBe(2 + 4 * 2);
+    expect([L.record.q.word, L.record.q.shift, L.record.flags.fields[3].shift, L.record.w9.word, L.record.w9.shift]).toEqual([0, 0, 11, 1, 0]);
+    fc.assert(
+      fc.property(fc.array(fc.integer(), { minLength: 24, maxLength: 24 }), (vs) => {
+        const s = new Int32Array(L.width);
+        const fields = [L.record.q, ...L.record.flags.fields, L.record.w9];
+        for (let r = 0; r < 4; r++) fields.forEach((f, j) => f.set(s, r, vs[r * 6 + j]));
+        for (let r = 0; r < 4; r++) fields.forEach((f, j) => expect(f.get(s, r)).toBe(vs[r * 6 + j] & f.mask));
+        expect(s[0] | s[1]).toBe(0);
+      }),
+    );
+    expect(() => defineLayout({ shared: {}, records: { count: 2, words: 1, fields: { a: 20, b: 20 } } })).toThrow(LayoutError);
+  });
+  it('sorts a range of records as words (the symmetry of interchangeable actors among others)', () => {
+    const L = defineLayout({ shared: { x: 8 }, records: { count: 4, words: 2, fields: { q: 8, w9: 32 } } });
+    const s = new Int32Array(L.width);
+    [[3, 1], [2, 7], [2, -1], [0, 0]].forEach(([q, w], r) => {
+      L.record.q.set(s, r, q);
+      L.record.w9.set(s, r, w);
+    });
+    L.records!.sort(s, 0, 3);
+    // records 0..2 in order (q, then w9 as a signed word); record 3 untouched
+    expect([0, 1, 2, 3].map((r) => [L.record.q.get(s, r), L.record.w9.get(s, r)])).toEqual([[2, -1], [2, 7], [3, 1], [0, 0]]);
+    expect(() => L.records!.sort(s, 2, 3)).toThrow(LayoutError);
+  });
+});
+
 describe('defineActions', () => {
   it('numbers kinds consecutively and decodes back', () => {
     const A = defineActions({ cpu: 3, updater: 1, rcu: 2 });

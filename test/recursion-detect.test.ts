@@ -1,6 +1,6 @@
 /**
  * recursion-detect: the instruction lists against the code of
- * kernel-poke-facts.md section 7 (v3 of the arm64 patch: preempt_disable;
+ * docs/kernel-facts.md section 7 (v3 of the arm64 patch: preempt_disable;
  * active[rctx]++; one 32-bit load; preempt_enable; == BIT(rctx * 8)), and
  * the verdicts. arm64-u8 must agree with the old scheme and return every
  * byte to zero (facts section 7, "Agreement of the two schemes": contexts
@@ -15,6 +15,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildRecursionDetect } from '../models/recursion-detect.js';
 import { explore } from '../src/concurrency/explorer.js';
+import { actorMachines } from '../src/graph/actors.js';
+import type { TypedModel } from '../src/model/index.js';
 import { RECURSION_SCHEMES, bitOf, byteOf, withByte } from '../src/recursion/schemes.js';
 import { cli } from './helpers/cli.js';
 
@@ -76,6 +78,25 @@ describe('recursion-detect verdicts', () => {
     const b = explore(buildRecursionDetect({ protocol: 'arm64-u8', cpus: 1, options: { tasks: '1', depth: '1' } }).system);
     expect(a.complete).toBe(true);
     expect(a.states).toBe(b.states);
+  });
+  it('contexts nest: any interrupt may arrive over a task, nothing over the NMI (typed actions)', () => {
+    const m = buildRecursionDetect({ protocol: 'arm64-u8', cpus: 1, options: { tasks: '2' } }) as TypedModel;
+    expect(m.actions.kinds.map((k) => [k.actor, k.count])).toEqual([['task', 2], ['interrupt', 3], ['scheduler', 2]]);
+    expect(actorMachines(m).map((a) => a.name)).toEqual(['context']);
+    const s = new Int32Array(m.system.width);
+    m.system.initial(s);
+    const next = new Int32Array(m.system.width);
+    const succ = (from: Int32Array): { who: string; state: Int32Array }[] => {
+      const out: { who: string; state: Int32Array }[] = [];
+      m.system.expand(from, next, (a) => out.push({ who: m.describe(from, next, a).actor, state: next.slice() }));
+      return out;
+    };
+    const first = succ(s);
+    // task0 is current; task1 could be switched in; softirq, hardirq and NMI may each arrive
+    expect(first.map((x) => x.who)).toEqual(['task0', 'softirq', 'hardirq', 'NMI', 'scheduler']);
+    const nmi = first.find((x) => x.who === 'NMI')!.state;
+    // inside the NMI handler only the NMI runs: no interrupt arrives and no task is switched
+    expect(succ(nmi).map((x) => x.who)).toEqual(['NMI']);
   });
   it('bad input is exit 2', async () => {
     for (const args of [['--cpus', '2'], ['--cpus', '1', '--tasks', '4'], ['--cpus', '1', '--depth', '0'], ['--cpus', '1', '--protocol', 'x86']]) {

@@ -8,7 +8,7 @@
  * - rcu.ts: grace periods over the CPU records and RCU-delayed frees;
  * - sites.ts: patch sites whose bytes a CPU decodes and executes.
  */
-export { defineLayout, Field, FieldArray, CpuField, CpuFieldArray, LayoutError, type Layout, type LayoutSpec, type FieldDecl, type FieldDecls } from './layout.js';
+export { defineLayout, Field, FieldArray, U64Field, U64Array, ByteArea, CpuField, CpuFieldArray, RecordField, RecordFieldArray, Records, LayoutError, type Layout, type LayoutSpec, type FieldDecl, type FieldDecls, type SharedDecl, type SharedDecls } from './layout.js';
 export { defineActions, type Action, type Actions, type ActorCounts } from './actions.js';
 export { checkableModel, checkViolationsAgree, checkExpandAgrees, type ModelParts, type Property, type Step, type TypedModel } from './define.js';
 export { GracePeriod, DelayedFrees, LIVE, DYING, FREED, LIFE_NAMES } from './rcu.js';
