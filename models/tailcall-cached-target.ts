@@ -43,6 +43,8 @@
 import { doPokeStep } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { CACHED_TARGET_PROTOCOLS, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
+import { protocolFileOption, readProtocolFile, shippedEntry, stepSource } from './tailcall-common.js';
+import { shippedProtocol } from '../src/protocol/index.js';
 import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_target_cpu.js';
 import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arraymap/updater.js';
 import { compileMachine } from '../src/concurrency/compile.js';
@@ -103,8 +105,10 @@ function parseUpdaters(text: string): ScriptOp[][] {
 }
 
 export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
+  // --protocol-file: a file holding the whole map update, or only the functions it changes on top of protocols/rfc-2026.c.
+  const fileProtocol = readProtocolFile(cfg, (f) => f.cachedProtocol(shippedProtocol('rfc-2026')));
   const protocol = cfg.protocol as CachedTargetProtocol;
-  if (!(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
+  if (!fileProtocol && !(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
   const N = cfg.cpus;
   if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`tailcall-cached-target: --cpus must be 1..8, got ${cfg.cpus}`);
   const pathName = cfg.options.path ?? 'static';
@@ -144,7 +148,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
 
   // ---- machines -------------------------------------------------------------------------------
   const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
-  const ups = scripts.map((sc, u) => compileMachine(cachedTargetUpdaterMachine(sc, protocol, K, `updater${'AB'[u]}`), cachedUpdaterEvents(K)));
+  const ups = scripts.map((sc, u) => compileMachine(cachedTargetUpdaterMachine(sc, fileProtocol ?? protocol, K, `updater${'AB'[u]}`), cachedUpdaterEvents(K)));
   if (cpu.names.length > 16 || ups.some((m) => m.names.length > 255)) throw new Error('tailcall-cached-target: machine too large to pack');
   const cpuStep = cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1));
   const cpuExec = cpu.meta.map((m) => m.exec as string | undefined);
@@ -320,7 +324,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
   const stepsText = (steps: TailCallStep[]): string => steps.map((x) => `${x.insn.text.replace(/\s+/g, ' ')} [${hexBytes(x.bytes)}]`).join('; ');
   return {
     model: 'tailcall-cached-target',
-    protocol,
+    protocol: fileProtocol?.name ?? protocol,
     cpus: N,
     config: { updaters: scripts.map(scriptText).join(' | '), path: pathName },
     system,
@@ -353,7 +357,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
         if (m.op === 'lock') text += ' (acquired)';
         if (m.op === 'sync_start') text += gp.waitsText(before);
         if ((m.op === 'put' || m.op === 'close') && lifeOf(after, m.prog) === DYING) text += `: last reference; ${pname(m.prog)} is freed after a grace period${gp.waitsText(before)}`;
-        return { actor: `updater${'AB'[u]}`, action: text };
+        return { actor: `updater${'AB'[u]}`, action: text, source: 'source' in m ? stepSource(m.source) : undefined };
       }
       return { actor: 'rcu', action: `grace period over: frees ${pname(action - N - 1)}` };
     },
@@ -379,12 +383,13 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): CheckableModel {
 export const tailcallCachedTarget: ModelDefinition = {
   name: 'tailcall-cached-target',
   summary: "Leon Hwang's 2026 RFC: the prog array caches each slot's tail-call target; two concurrent updaters, N CPUs jumping to the cached address",
-  protocols: (Object.keys(CACHED_TARGET_PROTOCOLS) as CachedTargetProtocol[]).map((p) => ({ name: p, summary: CACHED_TARGET_PROTOCOLS[p] })),
+  protocols: (Object.keys(CACHED_TARGET_PROTOCOLS) as CachedTargetProtocol[]).map((p) => shippedEntry(p, CACHED_TARGET_PROTOCOLS[p])),
   defaultProtocol: 'rfc-2026',
   defaultCpus: 1,
   options: [
     { name: 'updaters', default: CACHED_DEFAULT_UPDATERS, description: 'the two updaters\' scripts, separated by |, e.g. "update f1; remove | update f2"' },
     { name: 'path', values: ['static', 'dynamic'], default: 'static', description: "the CPUs' tail call: static (map known: jumps to the cached target) or dynamic (loads ptrs[key] and its bpf_func)" },
+    protocolFileOption(Object.keys(CACHED_TARGET_PROTOCOLS)),
   ],
   reference: [
     { protocol: 'rfc-2026', cpus: 1, expected: 'holds' },

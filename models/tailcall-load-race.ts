@@ -55,7 +55,7 @@ import { EINVAL } from '../src/poke/errno.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
-import { scratchPoke, SITES, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { protocolFileOption, scratchPoke, shippedEntry, SITES, stepSource, tailcallConfig, updaterTables } from './tailcall-common.js';
 import { tailcallPokeWorld } from './tailcall-poke.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
@@ -67,7 +67,7 @@ export const LOAD_RACE_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
 ];
 
 export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
-  const { protocol, script, progs: K } = tailcallConfig('tailcall-load-race', { ...cfg, options: { script: cfg.options.script ?? LOAD_RACE_SCRIPT } }, PROTOCOL_NAMES, 9, 15);
+  const { protocol, script, progs: K } = tailcallConfig('tailcall-load-race', { ...cfg, options: { ...cfg.options, script: cfg.options.script ?? LOAD_RACE_SCRIPT } }, PROTOCOL_NAMES, 9, 15);
   const N = cfg.cpus;
   if (N < 2) throw new ModelConfigError('tailcall-load-race: --cpus must be at least 2 (cpu0 loads the caller, the others update the map)');
   const U = N - 1;
@@ -291,7 +291,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
 
   return {
     model: 'tailcall-load-race',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: { script: scriptText(script) },
     system,
@@ -312,17 +312,19 @@ export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
       const ng = fields.get(after, action - 1);
       const m = upMeta[g & U_MASK];
       let text: string;
+      let src: StepView['source'];
       if (g & XCHGED && !(ng & XCHGED)) text = 'prog_array_map_poke_run done: mutex_unlock(&aux->poke_mutex)';
       else if (!(g & LOCKED) && ng & LOCKED) text = 'mutex_lock(&aux->poke_mutex)';
       else {
         text = m.doc;
+        if (m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait') src = stepSource(m.source);
         if (m.op === 'xchg') {
           text += ` -> old = ${progName(slotOf(before))}`;
           text += ng & WALK ? '; prog_array_map_poke_run: the caller\'s descriptor is tracked and stable' : `; prog_array_map_poke_run: no tracked, stable descriptor on key 0 (${before[0] & TRACKED ? 'tailcall_target_stable not set yet' : 'the caller is not tracked'}): nothing poked`;
         }
         if (m.op === 'poke') text += pokeResult(doPoke(m, contentOf(before, upSite[g & U_MASK]), before[0] & KSYM ? 1 : 0).ret, m, upBug[ng & U_MASK]);
       }
-      return { actor: `cpu${action} (map update)`, action: text };
+      return { actor: `cpu${action} (map update)`, action: text, source: src };
     },
     sites(s): SiteView[] {
       return [0, 1].map((st) => {
@@ -342,10 +344,10 @@ export function buildTailcallLoadRace(cfg: ModelConfig): CheckableModel {
 export const tailcallLoadRace: ModelDefinition = {
   name: 'tailcall-load-race',
   summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON fixed by 4b7de801606e',
-  protocols: PROTOCOL_NAMES.map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
+  protocols: PROTOCOL_NAMES.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
-  options: [{ name: 'script', default: LOAD_RACE_SCRIPT, description: 'the map operations each updating CPU runs' }],
+  options: [{ name: 'script', default: LOAD_RACE_SCRIPT, description: 'the map operations each updating CPU runs' }, protocolFileOption(PROTOCOL_NAMES)],
   reference: [
     { protocol: 'v5.10', cpus: 2, expected: 'violated', expectedViolated: ['P4', 'S2'] },
     { protocol: 'v6.7', cpus: 2, expected: 'holds' },

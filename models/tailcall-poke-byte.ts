@@ -51,7 +51,7 @@ import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod } from '../src/poke/text_poke_bp.js';
-import { executorTables, scratchPoke, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { executorTables, scratchPoke, SITES, stepSource, TAILCALL_POKE_PROTOCOLS, tailcallConfig, updaterTables } from './tailcall-common.js';
 import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-poke.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
@@ -473,13 +473,16 @@ export function buildTailcallPokeByte(cfg: ModelConfig): CheckableModel {
 
   return {
     model: 'tailcall-poke',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: { level: 'byte', poke: method, script: script.map((o) => (o.op === 'update' ? `update f${o.prog}` : 'remove')).join('; ') },
     system,
     describe(before, after, action): StepView {
       if (action < UPDATER) return { actor: `cpu${action >> 1}`, action: describeCpu(before, after, action >> 1, (action & 1) === 1) };
-      if (action === UPDATER) return { actor: 'updater', action: describeUpdater(before, after) };
+      if (action === UPDATER) {
+        const m = upMeta[upOf(before)];
+        return { actor: 'updater', action: describeUpdater(before, after), source: m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? stepSource(m.source) : undefined };
+      }
       return { actor: 'rcu', action: `grace period over: frees f${action - UPDATER}` };
     },
     sites(s): SiteView[] {

@@ -37,7 +37,7 @@ import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
-import { SITES, TAILCALL_POKE_PROTOCOLS, executorTables, scratchPoke, tailcallConfig, updaterTables } from './tailcall-common.js';
+import { SITES, TAILCALL_POKE_PROTOCOLS, executorTables, protocolFileOption, scratchPoke, shippedEntry, stepSource, tailcallConfig, updaterTables } from './tailcall-common.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
@@ -365,7 +365,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   return {
     model: 'tailcall-poke',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: { script: script.map((o) => (o.op === 'update' ? `update f${o.prog}` : 'remove')).join('; ') },
     system,
@@ -398,7 +398,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
           const readers = Array.from({ length: N }, (_, i) => i).filter((i) => cpuReader[fields.get(before, i) & Q_MASK]);
           text += readers.length ? ` (waits for ${readers.map((i) => `cpu${i}`).join(', ')})` : ' (no CPU is a reader)';
         }
-        return { actor: 'updater', action: text };
+        return { actor: 'updater', action: text, source: m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? stepSource(m.source) : undefined };
       }
       return { actor: 'rcu', action: `grace period over: frees f${action - N}` };
     },
@@ -428,13 +428,14 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 export const tailcallPoke: ModelDefinition = {
   name: 'tailcall-poke',
   summary: 'one direct tail-call site (bypass + target), N CPUs executing it, one updater running map operations',
-  protocols: TAILCALL_POKE_PROTOCOLS.map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
+  protocols: TAILCALL_POKE_PROTOCOLS.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
   options: [
     { name: 'script', default: DEFAULT_SCRIPT, description: 'the updater\'s map operations, e.g. "install f1; update f2; remove; install f3"' },
     { name: 'level', values: ['instruction', 'byte'], default: 'instruction', description: 'instruction: a poke is one atomic step; byte: CPUs fetch byte by byte while pokes write byte by byte (models/tailcall-poke-byte.ts)' },
     { name: 'poke', values: POKE_METHODS, default: 'text_poke_bp', description: 'with --level byte: how the 5 bytes are written: text_poke_bp (int3, sync, bytes 1..4, sync, byte 0, sync) or memcpy (byte by byte, no protocol)' },
+    protocolFileOption(TAILCALL_POKE_PROTOCOLS),
   ],
   reference: [
     { protocol: 'rfc', cpus: 3, expected: 'holds' },

@@ -98,6 +98,7 @@ export function checkCommand(args: string[], io: Io): number {
   }
   if (!def) throw new UsageError('check needs a model (see `pokecheck list`) or --all');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  if (flags.protocol !== undefined && flags['protocol-file'] !== undefined) throw new UsageError('--protocol and --protocol-file exclude each other');
   const protocol = strFlag(flags, 'protocol') ?? def.defaultProtocol;
   const cpus = intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus;
   const options: Record<string, string> = {};

@@ -166,7 +166,15 @@ class Parser {
   }
 
   private expect(text: string, what = `'${text}'`): Token {
-    if (!this.is(text)) this.err(this.t, `expected ${what}, found ${this.show(this.t)}`);
+    if (!this.is(text)) {
+      // A missing ';' is reported where it belongs: just after the previous token, as compilers do.
+      const prev = this.toks[this.i - 1];
+      if (text === ';' && prev && prev.pos.line < this.t.pos.line) {
+        const at = { line: prev.pos.line, column: prev.pos.column + (prev.end - prev.pos.offset), offset: prev.end };
+        throw ProtocolError.at(this.file, at, `expected ${what} after '${prev.text}', found ${this.show(this.t)}`);
+      }
+      this.err(this.t, `expected ${what}, found ${this.show(this.t)}`);
+    }
     return this.toks[this.i++];
   }
 

@@ -55,7 +55,7 @@ export class ProtocolFile {
    * and `summary` default to the file's path.
    */
   pokeProtocol(name = this.file, summary = `protocol file ${this.file}`): PokeProtocol {
-    const fn = this.need(DESC, DESC_SHAPE, 'this model');
+    const fn = this.need(DESC, DESC_SHAPE, 'tailcall-poke and tailcall-load-race');
     checkParams(this.parsed, fn, DESC_SHAPE, ['struct bpf_jit_poke_descriptor *', 'struct bpf_prog *', 'struct bpf_prog *']);
     const steps = {} as Steps;
     for (const facts of PATHS) {
@@ -73,6 +73,9 @@ export class ProtocolFile {
    * only the function it changes.
    */
   cachedProtocol(base: ProtocolFile | undefined, name = this.file, summary = `protocol file ${this.file}`): CachedProtocol {
+    const changes = [UPDATE, 'prog_array_map_poke_run', 'bpf_tail_call_target_update', DESC];
+    if (base && !changes.some((n) => this.byName.has(n)))
+      throw new ProtocolError(this.file, 1, 1, `no function ${UPDATE} or ${DESC}: tailcall-cached-target needs ${UPDATE_SHAPE}, or one of ${changes.join(', ')} to replace in protocols/rfc-2026.c`);
     const fns = new Map(base ? base.byName : []);
     for (const [k, v] of this.byName) fns.set(k, v);
     const entry = fns.get(UPDATE);
