@@ -171,7 +171,7 @@ class Parser {
       const prev = this.toks[this.i - 1];
       if (text === ';' && prev && prev.pos.line < this.t.pos.line) {
         const at = { line: prev.pos.line, column: prev.pos.column + (prev.end - prev.pos.offset), offset: prev.end };
-        throw ProtocolError.at(this.file, at, `expected ${what} after '${prev.text}', found ${this.show(this.t)}`);
+        throw ProtocolError.at(this.file, at, `expected ';' after '${prev.text}', found ${this.show(this.t)}`);
       }
       this.err(this.t, `expected ${what}, found ${this.show(this.t)}`);
     }
