@@ -185,6 +185,17 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     expect(last.source).toEqual({ file: path, line: lineOf(text, '__bpf_arch_text_poke(poke->tailcall_bypass'), column: expect.any(Number) });
   });
 
+  it('v5.10.c copied, at --level byte: the same verdict and counts as --protocol v5.10', async () => {
+    const { path } = userCopy('v5.10');
+    const mine = await cli('check', 'tailcall-poke', '--level', 'byte', '--protocol-file', path, '--cpus', '2');
+    const shipped = await cli('check', 'tailcall-poke', '--level', 'byte', '--protocol', 'v5.10', '--cpus', '2');
+    expect(mine.code).toBe(0);
+    const tail = (l: string) => l.slice(l.indexOf(': HOLDS')).replace(/\d+\.\d+ s/, '');
+    expect(tail(mine.out[0])).toBe(tail(shipped.out[0]));
+    const graph = await cli('graph', 'tailcall-poke', '--protocol-file', path, '--kind', 'updater', '--format', 'dot');
+    expect(graph.code).toBe(0);
+  });
+
   it('v5.10.c copied: tailcall-load-race finds the BUG_ON of 4b7de801606e (P4, S2), at the lines of the file', async () => {
     const { path, text } = userCopy('v5.10');
     const r = await checkJson('tailcall-load-race', '--protocol-file', path, '--cpus', '2');

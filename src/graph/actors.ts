@@ -7,6 +7,7 @@
  */
 import type { EventObject } from 'xstate';
 import { PROTOCOLS } from '../arraymap/poke_desc_update.js';
+import { loadProtocol } from '../protocol/index.js';
 import { parseScript, scriptPrograms, updaterEvents, updaterMachine } from '../arraymap/updater.js';
 import type { CheckableModel } from '../concurrency/model.js';
 import { cpuEvents, tailCallCpuMachine } from '../concurrency/cpu.js';
@@ -36,7 +37,8 @@ const tailcallActors: ActorSource = (m) => {
       violationTags: bad,
     },
   ];
-  const protocol = PROTOCOLS[m.protocol];
+  // A --protocol-file model is named by its file's path (already read, and checked, by the model).
+  const protocol = PROTOCOLS[m.protocol] ?? (m.protocol.endsWith('.c') ? loadProtocol(m.protocol).pokeProtocol() : undefined);
   if (protocol) {
     actors.push({
       name: 'updater',
