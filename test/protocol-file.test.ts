@@ -207,6 +207,15 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     expect(text.split('\n')[bug.source!.line - 1]).toMatch(/bpf_arch_text_poke\(poke->tailcall_/);
   });
 
+  it('tailcall-cached-target: v6.7.c alone (its bpf_arch_poke_desc_update in the map update of rfc-2026.c) gives the counts of --protocol rfc-2026', async () => {
+    const { path } = userCopy('v6.7');
+    const mine = await cli('check', 'tailcall-cached-target', '--protocol-file', path, '--cpus', '1');
+    const shipped = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', '1');
+    expect(mine.code).toBe(0);
+    const counts = (l: string) => /HOLDS.*; \d+ states, \d+ transitions, depth \d+/.exec(l)?.[0];
+    expect(counts(mine.out[0])).toBe(counts(shipped.out[0]));
+  });
+
   it('tailcall-cached-target: a file with only the map update functions (bpf_arch_poke_desc_update taken from rfc-2026.c), the cache write after mutex_unlock: the same counts and violations as the unlocked protocol (P2, C1)', async () => {
     const dir = tmp();
     const path = join(dir, 'late-cache.c');

@@ -96,7 +96,11 @@ export class PathRunner {
     private readonly functions: ReadonlyMap<string, { fn: CFunction; file: CFile }>,
     private readonly facts: PathFacts,
     private file: CFile,
-  ) {}
+    /** Whether the caller already holds poke_mutex (bpf_arch_poke_desc_update's caller does). */
+    held = false,
+  ) {
+    this.mutexHeld = held;
+  }
 
   private err(pos: SourcePos, msg: string): never {
     throw ProtocolError.at(this.file.file, pos, msg);
@@ -456,6 +460,11 @@ export class PathRunner {
         if (s.t !== 'site') this.err(e.args[0].pos, 'pokecheck_current_target takes poke->tailcall_target or poke->tailcall_bypass');
         return { t: 'current', site: s.site };
       }
+      case 'likely':
+      case 'unlikely': {
+        this.arity(e, 1, 'a condition');
+        return this.expr(e.args[0], f);
+      }
       case 'READ_ONCE':
         this.arity(e, 1, 'a field');
         if (e.args[0].k === 'index') this.err(e.args[0].pos, "ptrs[] is read only through xchg: pokecheck's map step");
@@ -588,6 +597,8 @@ export const KNOWN_CALLS: readonly string[] = [
   'xchg',
   'READ_ONCE',
   'WRITE_ONCE',
+  'likely',
+  'unlikely',
   'bpf_prog_put',
   'container_of',
   'bpf_arch_tail_call_prologue_offset',

@@ -59,7 +59,7 @@ export class ProtocolFile {
     checkParams(this.parsed, fn, DESC_SHAPE, ['struct bpf_jit_poke_descriptor *', 'struct bpf_prog *', 'struct bpf_prog *']);
     const steps = {} as Steps;
     for (const facts of PATHS) {
-      const r = new PathRunner(this.byName, facts, this.parsed);
+      const r = new PathRunner(this.byName, facts, this.parsed, true);
       r.run(DESC, [{ t: 'poke' }, facts.has_new ? { t: 'prog', which: 'new' } : { t: 'null' }, facts.has_old ? { t: 'prog', which: 'old' } : { t: 'null' }] as never);
       steps[pathKey(facts.has_old, facts.has_new)] = r.events.map((ev) => descStep(this.file, ev, DESC));
     }
