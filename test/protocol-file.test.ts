@@ -13,7 +13,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CACHED_PROTOCOLS } from '../src/arraymap/cached_target.js';
 import { PROTOCOLS, type DescUpdateStep, type PokeStep } from '../src/arraymap/poke_desc_update.js';
+import { resultMarkdown } from '../src/check/markdown.js';
 import type { CheckResult } from '../src/check/result.js';
+import { traceView } from '../src/report/html-trace.js';
 import { loadProtocol, parseProtocol, ProtocolError, SHIPPED_PROTOCOLS, shippedProtocol, shippedProtocolPath } from '../src/protocol/index.js';
 import { cli } from './helpers/cli.js';
 
@@ -163,6 +165,9 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     expect(updater[updater.length - 1].action).toMatch(/__bpf_arch_text_poke\(tailcall_target, BPF_MOD_JUMP, f\d\+off, NULL\) = 0$/);
     // the text output names the lines the same way, before the unchanged action text
     expect(r.out.join('\n')).toContain(`updater: ${path}:${targetDel} bpf_arch_poke_desc_update: __bpf_arch_text_poke(tailcall_target, BPF_MOD_JUMP, f`);
+    // ... and so do the Markdown and the HTML report's trace
+    expect(resultMarkdown(r.json)).toContain(`| updater | ${path}:${targetDel} bpf_arch_poke_desc_update: __bpf_arch_text_poke(tailcall_target`);
+    expect(traceView(p1, 'p1', undefined, 'x')).toContain(`<span class="source mono">${path}:${targetDel}</span> <span class="action">bpf_arch_poke_desc_update: __bpf_arch_text_poke(tailcall_target`);
   });
 
   it('with its two install pokes swapped: P1 and P3 violated', async () => {
