@@ -12,7 +12,7 @@ void bpf_arch_poke_desc_update(struct bpf_jit_poke_descriptor *poke,
 	u8 *old_addr, *new_addr, *old_bypass_addr;
 	int ret;
 
-	/* With no old program the bypass still jumps to the out label. */
+	/* What the bypass holds now: a nop while a program is in, else jmp out. */
 	old_bypass_addr = old ? NULL : poke->bypass_addr;
 	old_addr = old ? (u8 *)old->bpf_func + poke->adj_off : NULL;
 	new_addr = new ? (u8 *)new->bpf_func + poke->adj_off : NULL;
