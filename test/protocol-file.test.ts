@@ -170,6 +170,16 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     expect(traceView(p1, 'p1', undefined, 'x')).toContain(`<span class="source mono">${path}:${targetDel}</span> <span class="action">bpf_arch_poke_desc_update: __bpf_arch_text_poke(tailcall_target`);
   });
 
+  it('searched on two worker threads, which read the file themselves: the counts of one thread', async () => {
+    const { path } = userCopy('v6.7', (t) => t.replace(/\t\tif \(!ret\)\n\t\t\tsynchronize_rcu\(\);\n/, ''));
+    const one = await cli('check', 'tailcall-poke', '--protocol-file', path, '--cpus', '3', '--no-symmetry');
+    const two = await cli('check', 'tailcall-poke', '--protocol-file', path, '--cpus', '3', '--no-symmetry', '--workers', '2');
+    const counts = (l: string) => /VIOLATED.*; \d+ states, \d+ transitions, depth \d+/.exec(l)?.[0];
+    expect(two.code).toBe(1);
+    expect(two.out[0]).toContain('2 workers');
+    expect(counts(two.out[0])).toBe(counts(one.out[0]));
+  });
+
   it('with its two install pokes swapped: P1 and P3 violated', async () => {
     const { path, text } = userCopy('v6.7', (t) => {
       const target = '\t\tret = __bpf_arch_text_poke(poke->tailcall_target,\n\t\t\t\t\t   BPF_MOD_JUMP, old_addr, new_addr);\n\t\tBUG_ON(ret < 0);\n';
