@@ -211,6 +211,26 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     expect(graph.code).toBe(0);
   });
 
+  it("BUG_ON(ret != 0 && ret != 1) is v6.7's BUG_ON(ret < 0) on every value a poke returns: the same counts", async () => {
+    const { path } = userCopy('v6.7', (t) => t.replaceAll('BUG_ON(ret < 0);', 'BUG_ON(ret != 0 && ret != 1);'));
+    expect(PROTOCOLS['v6.7'].steps(false, true).map((s) => s.kind === 'poke' && s.bug_on)).toEqual(['ret < 0', 'ret < 0']);
+    expect(loadProtocol(path).pokeProtocol().steps(false, true).map((s) => s.kind === 'poke' && s.bug_on)).toEqual(['ret < 0', 'ret < 0']);
+    const mine = await cli('check', 'tailcall-load-race', '--protocol-file', path, '--cpus', '3');
+    const shipped = await cli('check', 'tailcall-load-race', '--protocol', 'v6.7', '--cpus', '3');
+    expect(mine.code).toBe(0);
+    const counts = (l: string) => /HOLDS.*; \d+ states, \d+ transitions, depth \d+/.exec(l)?.[0];
+    expect(counts(mine.out[0])).toBe(counts(shipped.out[0]));
+  });
+
+  it('any other BUG_ON oopses on exactly the returns it holds for: v5.10.c with BUG_ON(ret == -EBUSY) still hits the -EBUSY of 4b7de801606e', async () => {
+    const { path } = userCopy('v5.10', (t) => t.replaceAll('BUG_ON(ret < 0 && ret != -EINVAL);', 'BUG_ON(ret == -EBUSY);'));
+    expect(loadProtocol(path).pokeProtocol().steps(true, true)).toMatchObject([{ bug_on: 'ret == -EBUSY', bug_rets: [-16] }]);
+    const r = await checkJson('tailcall-load-race', '--protocol-file', path, '--cpus', '2');
+    expect(r.code).toBe(1);
+    const p4 = r.json.counterexamples.find((c) => c.property === 'P4')!;
+    expect(p4.steps[p4.steps.length - 1].action).toMatch(/= -EBUSY -> BUG_ON\(ret == -EBUSY\)$/);
+  });
+
   it('v5.10.c copied: tailcall-load-race finds the BUG_ON of 4b7de801606e (P4, S2), at the lines of the file', async () => {
     const { path, text } = userCopy('v5.10');
     const r = await checkJson('tailcall-load-race', '--protocol-file', path, '--cpus', '2');
@@ -264,7 +284,8 @@ describe('a file pokecheck cannot take is one line FILE:LINE:COL, exit 2', () =>
     ['bytes that are not UTF-8', new Uint8Array([0x76, 0x6f, 0x69, 0x64, 0xff, 0xfe]), /:1:1: not a text file/],
     ['a loop (outside the subset)', DESC + '{\n\tfor (;;)\n\t\tsynchronize_rcu();\n}\n', /:3:2: 'for' is outside the subset/],
     ['a NULL dereference on a delete', DESC + '{\n\t__bpf_arch_text_poke(poke->tailcall_target, BPF_MOD_JUMP, NULL, (u8 *)new->bpf_func + poke->adj_off);\n}\n', /:3:72: NULL dereference on a delete.*: 'new' is NULL here/],
-    ['a BUG_ON the updater cannot check', DESC + '{\n\tint ret = __bpf_arch_text_poke(poke->tailcall_target, BPF_MOD_JUMP, NULL, NULL);\n\tBUG_ON(ret == 1);\n}\n', /:4:2: this BUG_ON fires for returns 1/],
+    ['a BUG_ON on an earlier poke', DESC + '{\n\tint ret = __bpf_arch_text_poke(poke->tailcall_target, BPF_MOD_JUMP, NULL, NULL);\n\t__bpf_arch_text_poke(poke->tailcall_bypass, BPF_MOD_JUMP, NULL, NULL);\n\tBUG_ON(ret < 0);\n}\n', /:5:2: BUG_ON on a poke's return must come right after that poke/],
+    ['an if on a poke\'s return other than the grace period', DESC + '{\n\tint ret = __bpf_arch_text_poke(poke->tailcall_target, BPF_MOD_JUMP, NULL, NULL);\n\tif (ret < 0)\n\t\treturn;\n}\n', /:4:2: pokecheck's updater branches on a poke's return only as/],
   ];
   for (const [what, content, message] of cases) {
     it(what, async () => {

@@ -35,7 +35,12 @@ export interface PokeStep {
   /** `__bpf_arch_text_poke` (since 4b7de801606e) or `bpf_arch_text_poke` (kallsyms check first). */
   readonly via: '__bpf_arch_text_poke' | 'bpf_arch_text_poke';
   /** Which returns are fatal: v6.7 `BUG_ON(ret < 0)`, v5.10 `BUG_ON(ret < 0 && ret != -EINVAL)`. */
-  readonly bug_on: 'ret < 0' | 'ret < 0 && ret != -EINVAL' | 'never';
+  readonly bug_on: 'ret < 0' | 'ret < 0 && ret != -EINVAL' | 'never' | (string & {});
+  /**
+   * A protocol file's BUG_ON that is none of the forms above (bug_on is then
+   * its condition's text): the poke returns it fires on.
+   */
+  readonly bug_rets?: readonly number[];
   /** The call in the protocol file this step runs. */
   readonly source?: StepSource;
 }
@@ -111,6 +116,7 @@ export function currentAddr(text: TextMemory, ip: bigint): PokeAddr {
 export class KernelBug extends Error {}
 
 export function bugOn(step: PokeStep, ret: number): boolean {
+  if (step.bug_rets) return step.bug_rets.includes(ret);
   switch (step.bug_on) {
     case 'ret < 0':
       return ret < 0;
@@ -118,6 +124,8 @@ export function bugOn(step: PokeStep, ret: number): boolean {
       return ret < 0 && ret !== -EINVAL;
     case 'never':
       return false;
+    default:
+      throw new Error(`a BUG_ON(${step.bug_on}) without the returns it fires on`);
   }
 }
 

@@ -69,7 +69,7 @@ export type ProtocolEvent =
   | { kind: 'lock' | 'unlock' | 'xchg' | 'cache' | 'put'; source: StepSource; pos: SourcePos };
 
 /** Mutable while the path is run. */
-type MutablePoke = { -readonly [K in keyof PokeStep]: PokeStep[K] } & { bugRets?: Set<number> };
+type MutablePoke = { -readonly [K in keyof PokeStep]: PokeStep[K] } & { bugRets?: Set<number>; bug_rets_final?: number[] };
 
 interface Frame {
   fn: CFunction;
@@ -528,14 +528,16 @@ export class PathRunner {
     for (const r of step.bugRets ?? []) fires.add(r);
     step.bugRets = fires;
     const is = (pred: (r: number) => boolean): boolean => RETURNS.every((r) => fires.has(r) === pred(r));
+    delete step.bug_rets_final;
     if (is((r) => r < 0)) step.bug_on = 'ret < 0';
     else if (is((r) => r < 0 && r !== -22)) step.bug_on = 'ret < 0 && ret != -EINVAL';
     else if (fires.size === 0) step.bug_on = 'never';
-    else
-      this.err(
-        e.pos,
-        `this BUG_ON fires for returns ${[...fires].sort((a, b) => a - b).join(', ')}; pokecheck's updater knows BUG_ON(ret < 0) and BUG_ON(ret < 0 && ret != -EINVAL)`,
-      );
+    else {
+      // Any other condition: the updater oopses on exactly the returns it holds for.
+      const cond = this.file.text.slice(e.args[0].pos.offset, e.args[0].end).replace(/\s+/g, ' ');
+      step.bug_on = step.bug_on === 'never' ? cond : `${step.bug_on} || ${cond}`;
+      step.bug_rets_final = [...fires].sort((a, b) => a - b);
+    }
     return INT(0);
   }
 
@@ -617,8 +619,8 @@ export const PATHS: readonly PathFacts[] = [
 /** Strips the compile-time-only fields off a step. */
 export function finish(step: PokeStep | SyncStep): DescUpdateStep {
   if (step.kind === 'synchronize_rcu') return step;
-  const { bugRets: _, ...rest } = step as MutablePoke;
-  return rest as PokeStep;
+  const { bugRets: _, bug_rets_final, ...rest } = step as MutablePoke;
+  return (bug_rets_final ? { ...rest, bug_rets: bug_rets_final } : rest) as PokeStep;
 }
 
 export { ProtocolError };
