@@ -8,6 +8,7 @@
  */
 import { parseScript } from '../src/arraymap/updater.js';
 import { cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
+import { loadProtocol, shippedProtocol } from '../src/protocol/index.js';
 import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_target_cpu.js';
 import type { CheckableModel } from '../src/concurrency/model.js';
 import { UPDATER_EVENTS, dispatcherUpdaterMachine, type DispatcherProtocol } from '../src/dispatcher/bpf_dispatcher.js';
@@ -40,7 +41,8 @@ export const NEIGHBOUR_ACTOR_SOURCES: Record<string, ActorSource> = {
       ...scripts.map((sc, u) => ({
         name: `updater${'AB'[u]}`,
         title: `updater ${'AB'[u]}, ${m.protocol} (src/arraymap/cached_target.ts)`,
-        machine: cachedTargetUpdaterMachine(sc, m.protocol as CachedTargetProtocol, K, `updater${'AB'[u]}`),
+        // a --protocol-file model is named by its file's path (already read, and checked, by the model)
+        machine: cachedTargetUpdaterMachine(sc, m.protocol.endsWith('.c') ? loadProtocol(m.protocol).cachedProtocol(shippedProtocol('rfc-2026')) : (m.protocol as CachedTargetProtocol), K, `updater${'AB'[u]}`),
         events: cachedUpdaterEvents(K),
         violationTags: new Set(['P4']),
       })),

@@ -247,6 +247,7 @@ describe('a copy of v6.7.c, changed as a user would, checked with --protocol-fil
     const mine = await cli('check', 'tailcall-cached-target', '--protocol-file', path, '--cpus', '1');
     const shipped = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', '1');
     expect(mine.code).toBe(0);
+    expect((await cli('graph', 'tailcall-cached-target', '--protocol-file', path, '--kind', 'updaterA', '--format', 'dot')).code).toBe(0);
     const counts = (l: string) => /HOLDS.*; \d+ states, \d+ transitions, depth \d+/.exec(l)?.[0];
     expect(counts(mine.out[0])).toBe(counts(shipped.out[0]));
   });
