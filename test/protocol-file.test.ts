@@ -2,7 +2,7 @@
  * Protocol files in kernel C (docs/protocol-files.md), used as a kernel
  * engineer would: copy a shipped file, change it, check it with
  * --protocol-file. Expected verdicts come from the kernel's history
- * (kernel-poke-facts.md section 8.5: dropping the synchronize_rcu() or
+ * (docs/kernel-facts.md section 8.5 and docs/reference-verdicts.md: dropping the synchronize_rcu() or
  * swapping the install order must expose state A; 4b7de801606e: v5.10's
  * tolerated -EINVAL is a BUG_ON under load), not from pokecheck's output.
  */
