@@ -39,6 +39,8 @@
  * src/model/rcu.ts's GracePeriod and DelayedFrees.
  */
 import type { BpfProg } from '../src/arraymap/prog.js';
+import { protocolFileOption, readProtocolFile, shippedEntry, stepSource } from './tailcall-common.js';
+import { shippedProtocol } from '../src/protocol/index.js';
 import { CACHED_TARGET_PROTOCOLS, CACHE_POKE_RETURNS, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
 import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_target_cpu.js';
 import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arraymap/updater.js';
@@ -174,8 +176,10 @@ function cachedTargetLayout(N: number, K: number) {
 }
 
 export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 'updater' | 'rcu', ReturnType<typeof cachedTargetLayout>> {
+  // --protocol-file: a file holding the whole map update, or only the functions it changes on top of protocols/rfc-2026.c.
+  const fileProtocol = readProtocolFile(cfg, (f) => f.cachedProtocol(shippedProtocol('rfc-2026')));
   const protocol = cfg.protocol as CachedTargetProtocol;
-  if (!(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
+  if (!fileProtocol && !(protocol in CACHED_TARGET_PROTOCOLS)) throw new ModelConfigError(`tailcall-cached-target: unknown protocol '${cfg.protocol}'`);
   const N = cfg.cpus;
   if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`tailcall-cached-target: --cpus must be 1..8, got ${cfg.cpus}`);
   const pathName = cfg.options.path ?? 'static';
@@ -189,7 +193,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
   const { off, path, loadAt, readsCache, progs, entryOf, landsIn, poke, kallsyms, sites, encBypass, encTarget } = cachedTargetWorld(pathName, K);
   const L = cachedTargetLayout(N, K);
   const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
-  const updaterMachines = scripts.map((sc, u) => cachedTargetUpdaterMachine(sc, protocol, K, `updater${'AB'[u]}`));
+  const updaterMachines = scripts.map((sc, u) => cachedTargetUpdaterMachine(sc, fileProtocol ?? protocol, K, `updater${'AB'[u]}`));
   const ups = updaterMachines.map((m) => compileMachine(m, cachedUpdaterEvents(K)));
   if (cpu.names.length > L.cpu.q.mask + 1 || ups.some((m) => m.names.length > L.shared.updater.fields[0].max)) throw new Error('tailcall-cached-target: machine too large to pack');
   const EXEC_LOAD = 1;
@@ -352,7 +356,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
 
   return checkableModel({
     model: 'tailcall-cached-target',
-    protocol,
+    protocol: fileProtocol?.name ?? protocol,
     cpus: N,
     config: { updaters: scripts.map(scriptText).join(' | '), path: pathName },
     layout: L,
@@ -373,7 +377,10 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
     symmetry: 'cpus',
     describe(before, after, a) {
       if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
-      if (a.actor === 'updater') return { actor: `updater${'AB'[a.i]}`, action: describeUpdater(before, after, a.i) };
+      if (a.actor === 'updater') {
+        const m = upMeta[a.i][updater.get(before, a.i)];
+        return { actor: `updater${'AB'[a.i]}`, action: describeUpdater(before, after, a.i), source: 'source' in m ? stepSource(m.source) : undefined };
+      }
       return { actor: 'rcu', action: `grace period over: frees ${pname(a.i + 1)}` };
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
@@ -393,7 +400,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
         { name: 'cpu', title: "CPU taking the RFC's tail call (src/arraymap/cached_target_cpu.ts)", machine: cachedTargetCpuMachine, events: cachedCpuEvents(K), violationTags: bad },
         ...updaterMachines.map((machine, u) => ({
           name: `updater${'AB'[u]}`,
-          title: `updater ${'AB'[u]}, ${protocol} (src/arraymap/cached_target.ts)`,
+          title: `updater ${'AB'[u]}, ${fileProtocol?.name ?? protocol} (src/arraymap/cached_target.ts)`,
           machine,
           events: cachedUpdaterEvents(K),
           violationTags: new Set(['P4']),
@@ -406,11 +413,12 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
 export const tailcallCachedTarget: ModelDefinition = {
   name: 'tailcall-cached-target',
   summary: "Leon Hwang's 2026 RFC: the prog array caches each slot's tail-call target; two concurrent updaters, N CPUs jumping to the cached address",
-  protocols: (Object.keys(CACHED_TARGET_PROTOCOLS) as CachedTargetProtocol[]).map((p) => ({ name: p, summary: CACHED_TARGET_PROTOCOLS[p] })),
+  protocols: (Object.keys(CACHED_TARGET_PROTOCOLS) as CachedTargetProtocol[]).map((p) => shippedEntry(p, CACHED_TARGET_PROTOCOLS[p])),
   defaultProtocol: 'rfc-2026',
   defaultCpus: 1,
   options: [
     { name: 'updaters', default: CACHED_DEFAULT_UPDATERS, description: 'the two updaters\' scripts, separated by |, e.g. "update f1; remove | update f2"' },
+    protocolFileOption(Object.keys(CACHED_TARGET_PROTOCOLS)),
     { name: 'path', values: ['static', 'dynamic'], default: 'static', description: "the CPUs' tail call: static (map known: jumps to the cached target) or dynamic (loads ptrs[key] and its bpf_func)" },
   ],
   reference: [

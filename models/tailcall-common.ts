@@ -7,9 +7,10 @@
  * can memoise it per (step, content)).
  */
 import type { CompiledMachine } from '../src/concurrency/compile.js';
-import { ModelConfigError, type ActorMachine, type ModelConfig } from '../src/concurrency/model.js';
+import { ModelConfigError, type ActorMachine, type ModelConfig, type ModelOption } from '../src/concurrency/model.js';
 import type { EventObject } from 'xstate';
-import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
+import { PROTOCOLS, doPokeStep, type PokeProtocol, type StepSource } from '../src/arraymap/poke_desc_update.js';
+import { loadProtocol, ProtocolError, shippedProtocolPath, type ProtocolFile } from '../src/protocol/index.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, POKE_RETURNS, ScriptError, parseScript, scriptPrograms, updaterEvents, updaterMachine, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
 import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
@@ -67,10 +68,41 @@ export interface TailcallConfig {
   progs: number;
 }
 
-/** Checks `--protocol` (one of `protocols`), `--cpus` (1..maxCpus) and `--script` (key 0, at most maxProgs programs). */
+/** The `--protocol-file FILE.c` option of the models whose updater runs a protocol (docs/protocol-files.md). */
+export function protocolFileOption(shipped: readonly string[]): ModelOption {
+  return {
+    name: 'protocol-file',
+    default: 'none',
+    description: `check the protocol in this C file instead of --protocol (docs/protocol-files.md); to start, copy a shipped one: ${shipped.join(', ')} (file: above)`,
+  };
+}
+
+/** A shipped protocol's entry in a model's list, with the path of its C file. */
+export function shippedEntry(name: string, summary: string): { name: string; summary: string; file: string } {
+  return { name, summary, file: shippedProtocolPath(name) };
+}
+
+/** Reads `--protocol-file`, turning a ProtocolError into the model's one-line configuration error (FILE:LINE:COL: ...). */
+export function readProtocolFile<T>(cfg: ModelConfig, compile: (f: ProtocolFile) => T): T | undefined {
+  const path = cfg.options['protocol-file'];
+  if (path === undefined) return undefined;
+  try {
+    return compile(loadProtocol(path));
+  } catch (e) {
+    if (e instanceof ProtocolError) throw new ModelConfigError(e.message);
+    throw e;
+  }
+}
+
+/** The file position of an updater step that came from a protocol file, for StepView.source. */
+export function stepSource(s: StepSource | undefined): { file: string; line: number; column: number } | undefined {
+  return s ? { file: s.file, line: s.line, column: s.column } : undefined;
+}
+
+/** Checks `--protocol` (one of `protocols`) or `--protocol-file`, `--cpus` (1..maxCpus) and `--script` (key 0, at most maxProgs programs). */
 export function tailcallConfig(model: string, cfg: ModelConfig, protocols: readonly string[], maxCpus: number, maxProgs: number): TailcallConfig {
-  const protocol = PROTOCOLS[cfg.protocol];
-  if (!protocol || !protocols.includes(cfg.protocol)) throw new ModelConfigError(`${model}: unknown protocol '${cfg.protocol}' (protocols: ${protocols.join(', ')})`);
+  const protocol = readProtocolFile(cfg, (f) => f.pokeProtocol()) ?? PROTOCOLS[cfg.protocol];
+  if (!cfg.options['protocol-file'] && (!protocol || !protocols.includes(cfg.protocol))) throw new ModelConfigError(`${model}: unknown protocol '${cfg.protocol}' (protocols: ${protocols.join(', ')})`);
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > maxCpus) throw new ModelConfigError(`${model}: --cpus must be 1..${maxCpus}, got ${cfg.cpus}`);
   let script: ScriptOp[];
   try {

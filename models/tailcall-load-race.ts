@@ -52,7 +52,7 @@ import { EINVAL, errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { checkableModel, defineLayout, DecodedSites, type Property, type TypedModel } from '../src/model/index.js';
-import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables } from './tailcall-common.js';
+import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 import { tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
@@ -81,7 +81,7 @@ function loadRaceLayout(U: number) {
 }
 
 export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
-  const { protocol, script, progs: K } = tailcallConfig('tailcall-load-race', { ...cfg, options: { script: cfg.options.script ?? LOAD_RACE_SCRIPT } }, PROTOCOL_NAMES, 9, 15);
+  const { protocol, script, progs: K } = tailcallConfig('tailcall-load-race', { ...cfg, options: { ...cfg.options, script: cfg.options.script ?? LOAD_RACE_SCRIPT } }, PROTOCOL_NAMES, 9, 15);
   const N = cfg.cpus;
   if (N < 2) throw new ModelConfigError('tailcall-load-race: --cpus must be at least 2 (cpu0 loads the caller, the others update the map)');
   const U = N - 1;
@@ -308,7 +308,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
 
   return checkableModel({
     model: 'tailcall-load-race',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: { script: scriptText(script) },
     layout: L,
@@ -326,7 +326,11 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
     symmetry: 'cpus',
     describe(before, after, a) {
       if (a.actor === 'loader') return { actor: 'cpu0 (load)', action: describeLoader(before, after) };
-      return { actor: `cpu${a.i + 1} (map update)`, action: describeUpdater(before, after, a.i) };
+      const m = upT.meta[state.get(before, a.i)];
+      // the protocol's own steps name their line in a protocol file; the lock and unlock are the model's
+      const own = locked.get(before, a.i) === locked.get(after, a.i) && xchged.get(before, a.i) === xchged.get(after, a.i);
+      const source = own && (m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait') ? stepSource(m.source) : undefined;
+      return { actor: `cpu${a.i + 1} (map update)`, action: describeUpdater(before, after, a.i), source };
     },
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: insnText(st, content[st].get(s)) })),
     summary(s) {
@@ -348,10 +352,10 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
 export const tailcallLoadRace: ModelDefinition = {
   name: 'tailcall-load-race',
   summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON fixed by 4b7de801606e',
-  protocols: PROTOCOL_NAMES.map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
+  protocols: PROTOCOL_NAMES.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
-  options: [{ name: 'script', default: LOAD_RACE_SCRIPT, description: 'the map operations each updating CPU runs' }],
+  options: [{ name: 'script', default: LOAD_RACE_SCRIPT, description: 'the map operations each updating CPU runs' }, protocolFileOption(PROTOCOL_NAMES)],
   reference: [
     { protocol: 'v5.10', cpus: 2, expected: 'violated', expectedViolated: ['P4', 'S2'] },
     { protocol: 'v6.7', cpus: 2, expected: 'holds' },

@@ -48,7 +48,7 @@ import { errnoName } from '../src/poke/errno.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod, type TextPokeBpStep } from '../src/poke/text_poke_bp.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
-import { executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables } from './tailcall-common.js';
+import { executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
 
@@ -436,7 +436,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   const scriptLine = scriptText(script);
   return checkableModel({
     model: 'tailcall-poke',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: { level: 'byte', poke: method, script: scriptLine },
     layout: L,
@@ -455,7 +455,10 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     symmetry: 'cpus',
     describe(before, after, a) {
       if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
-      if (a.actor === 'updater') return describeUpdater(before, after);
+      if (a.actor === 'updater') {
+        const m = upT.meta[updater.get(before)];
+        return { actor: 'updater', action: describeUpdater(before, after), source: m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? stepSource(m.source) : undefined };
+      }
       return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: contentText(st, content[st].get(s)) })),

@@ -33,7 +33,7 @@ import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
-import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorEventOf, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables } from './tailcall-common.js';
+import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorEventOf, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 
 export { CALLER_ADDRESS, TARGET_ADDRESSES, PROPERTIES, tailcallPokeWorld, type TailcallPokeWorld } from './tailcall-common.js';
 
@@ -313,7 +313,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 
   return checkableModel({
     model: 'tailcall-poke',
-    protocol: cfg.protocol,
+    protocol: protocol.name,
     cpus: N,
     config: anyOps ? { 'user-space': covers } : { script: scriptText },
     layout: L,
@@ -336,7 +336,11 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     parallel: true,
     describe(before, after, a) {
       if (a.actor === 'cpu') return { actor: `cpu${a.i}`, action: describeCpu(before, after, a.i) };
-      if (a.actor === 'updater') return describeUpdater(before, after);
+      if (a.actor === 'updater') {
+        const m = upT.meta[updater.get(before)];
+        const source = m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? stepSource(m.source) : undefined;
+        return { actor: 'updater', action: describeUpdater(before, after), source };
+      }
       return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
@@ -369,12 +373,13 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
 export const tailcallPoke: ModelDefinition = {
   name: 'tailcall-poke',
   summary: 'one direct tail-call site (bypass + target), N CPUs executing it, one updater running map operations',
-  protocols: TAILCALL_POKE_PROTOCOLS.map((p) => ({ name: p, summary: PROTOCOLS[p].summary })),
+  protocols: TAILCALL_POKE_PROTOCOLS.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
   options: [
     { name: 'script', default: '(none: every sequence)', description: 'one scenario: the updater\'s map operations, e.g. "install f1; update f2; remove; install f3". Without it, user space may do any sequence of updates, deletes, closes and loads (addresses reused)' },
     { name: 'progs', default: '3', description: 'without --script: the pool of programs f1..fN user space loads, installs and closes (1..3)' },
+    protocolFileOption(TAILCALL_POKE_PROTOCOLS),
     { name: 'level', values: ['instruction', 'byte'], default: 'instruction', description: 'instruction: a poke is one atomic step; byte: CPUs fetch byte by byte while pokes write byte by byte (models/tailcall-poke-byte.ts)' },
     { name: 'poke', values: POKE_METHODS, default: 'text_poke_bp', description: 'with --level byte: how the 5 bytes are written: text_poke_bp (int3, sync, bytes 1..4, sync, byte 0, sync) or memcpy (byte by byte, no protocol)' },
   ],

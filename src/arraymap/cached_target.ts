@@ -23,8 +23,9 @@
  */
 import { createMachine, type EventObject } from 'xstate';
 import { EBUSY, EINVAL, ERANGE } from '../poke/errno.js';
-import { bugOn, PROTOCOLS, type PokeStep } from './poke_desc_update.js';
+import { bugOn, type DescUpdateStep, type PokeStep, type StepSource } from './poke_desc_update.js';
 import type { ScriptOp } from './updater.js';
+import { shippedProtocol } from '../protocol/shipped.js';
 
 export type CachedTargetProtocol = 'rfc-2026' | 'unlocked';
 export const CACHED_TARGET_PROTOCOLS: Record<CachedTargetProtocol, string> = {
@@ -32,19 +33,42 @@ export const CACHED_TARGET_PROTOCOLS: Record<CachedTargetProtocol, string> = {
   unlocked: 'broken: the same with the cache xchg done after mutex_unlock(&poke_mutex), just before the put of the old program',
 };
 
-/** The direct descriptors are re-poked in the v6.7 order (bpf_arch_poke_desc_update, BUG_ON(ret < 0)). */
-export const DESC_PROTOCOL = PROTOCOLS['v6.7'];
+/** One step of the map update after its xchg (src/protocol/ checks the order against this machine). */
+export type CachedChainStep =
+  | { op: 'cache'; source?: StepSource; /** after mutex_unlock */ outside_mutex: boolean }
+  | { op: 'desc'; step: DescUpdateStep }
+  | { op: 'unlock'; source?: StepSource }
+  | { op: 'put'; source?: StepSource };
+
+/**
+ * A map update of the cached-target model, compiled from a protocol file
+ * (`bpf_fd_array_map_update_elem` and what it calls): mutex_lock, xchg,
+ * then `chain(has_old, has_new)`; the script's closes follow.
+ */
+export interface CachedProtocol {
+  readonly name: string;
+  readonly summary: string;
+  lockSource(has_new: boolean): StepSource | undefined;
+  xchgSource(has_new: boolean): StepSource | undefined;
+  chain(has_old: boolean, has_new: boolean): CachedChainStep[];
+}
+
+/** The shipped protocols, compiled from protocols/rfc-2026.c and protocols/unlocked.c. */
+export const CACHED_PROTOCOLS: Record<CachedTargetProtocol, CachedProtocol> = {
+  'rfc-2026': shippedProtocol('rfc-2026').cachedProtocol(undefined, 'rfc-2026', CACHED_TARGET_PROTOCOLS['rfc-2026']),
+  unlocked: shippedProtocol('unlocked').cachedProtocol(undefined, 'unlocked', CACHED_TARGET_PROTOCOLS.unlocked),
+};
 export const CACHE_POKE_RETURNS: readonly number[] = [0, 1, -EBUSY, -EINVAL, -ERANGE];
 
 export type CachedStepMeta =
-  | { op: 'lock'; opIndex: number; doc: string }
-  | { op: 'xchg'; opIndex: number; key: number; new_prog: number; doc: string }
-  | { op: 'cache_xchg'; opIndex: number; key: number; new_prog: number; doc: string }
-  | { op: 'poke'; opIndex: number; step: PokeStep; old_prog: number; new_prog: number; doc: string }
-  | { op: 'sync_start'; opIndex: number; doc: string }
-  | { op: 'sync_wait'; opIndex: number; doc: string }
-  | { op: 'unlock'; opIndex: number; doc: string }
-  | { op: 'put'; opIndex: number; prog: number; doc: string }
+  | { op: 'lock'; opIndex: number; doc: string; source?: StepSource }
+  | { op: 'xchg'; opIndex: number; key: number; new_prog: number; doc: string; source?: StepSource }
+  | { op: 'cache_xchg'; opIndex: number; key: number; new_prog: number; doc: string; source?: StepSource }
+  | { op: 'poke'; opIndex: number; step: PokeStep; old_prog: number; new_prog: number; doc: string; source?: StepSource }
+  | { op: 'sync_start'; opIndex: number; doc: string; source?: StepSource }
+  | { op: 'sync_wait'; opIndex: number; doc: string; source?: StepSource }
+  | { op: 'unlock'; opIndex: number; doc: string; source?: StepSource }
+  | { op: 'put'; opIndex: number; prog: number; doc: string; source?: StepSource }
   | { op: 'close'; opIndex: number; prog: number; doc: string }
   | { op: 'done'; doc: string }
   | { op: 'bug'; doc: string };
@@ -61,8 +85,9 @@ const pname = (k: number): string => (k ? `f${k}` : 'NULL');
 const addrName = (a: PokeStep['old_addr'], old: number, new_: number): string =>
   a === 'old' ? (old ? `${pname(old)}+off` : 'NULL') : a === 'new' ? (new_ ? `${pname(new_)}+off` : 'NULL') : a;
 
-/** The updater machine for `script` (program numbers 1-based, all on `key`s of one prog array). */
-export function cachedTargetUpdaterMachine(script: readonly ScriptOp[], protocol: CachedTargetProtocol, progs: number, id: string) {
+/** The updater machine for `script` (program numbers 1-based, all on `key`s of one prog array) under a shipped protocol or a compiled file. */
+export function cachedTargetUpdaterMachine(script: readonly ScriptOp[], protocol: CachedTargetProtocol | CachedProtocol, progs: number, id: string) {
+  const proto = typeof protocol === 'string' ? CACHED_PROTOCOLS[protocol] : protocol;
   const states: Record<string, object> = {};
   const opStart = (i: number): string => (i < script.length ? `op${i}/lock` : 'done');
   script.forEach((o, i) => {
@@ -75,18 +100,24 @@ export function cachedTargetUpdaterMachine(script: readonly ScriptOp[], protocol
       const prefix = `${base}/old_${pname(old)}`;
       const chain: { name: string; meta: CachedStepMeta }[] = [];
       const add = (name: string, meta: CachedStepMeta): void => void chain.push({ name: `${prefix}/${name}`, meta });
-      if (protocol === 'rfc-2026') add('cache', { op: 'cache_xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `prog_array_map_poke_run: ${cacheDoc}` });
-      DESC_PROTOCOL.steps(old !== 0, o.prog !== 0).forEach((s, j) => {
-        if (s.kind === 'poke') {
-          add(`${j}_poke_${s.site}`, { op: 'poke', opIndex: i, step: s, old_prog: old, new_prog: o.prog, doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${addrName(s.old_addr, old, o.prog)}, ${addrName(s.new_addr, old, o.prog)})` });
-        } else {
-          add(`${j}_sync`, { op: 'sync_start', opIndex: i, doc: 'bpf_arch_poke_desc_update: synchronize_rcu(): a grace period starts' });
-          add(`${j}_sync_wait`, { op: 'sync_wait', opIndex: i, doc: 'synchronize_rcu() returns' });
+      let j = 0;
+      for (const c of proto.chain(old !== 0, o.prog !== 0)) {
+        if (c.op === 'cache') {
+          const doc = c.outside_mutex ? `${cacheDoc} (outside poke_mutex)` : `prog_array_map_poke_run: ${cacheDoc}`;
+          add('cache', { op: 'cache_xchg', opIndex: i, key: o.key, new_prog: o.prog, doc, source: c.source });
+        } else if (c.op === 'unlock') add('unlock', { op: 'unlock', opIndex: i, doc: 'mutex_unlock(&poke_mutex)', source: c.source });
+        else if (c.op === 'put') add('put', { op: 'put', opIndex: i, prog: old, doc: `bpf_prog_put(${pname(old)})`, source: c.source });
+        else {
+          const s = c.step;
+          if (s.kind === 'poke') {
+            add(`${j}_poke_${s.site}`, { op: 'poke', opIndex: i, step: s, old_prog: old, new_prog: o.prog, doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${addrName(s.old_addr, old, o.prog)}, ${addrName(s.new_addr, old, o.prog)})`, source: s.source });
+          } else {
+            add(`${j}_sync`, { op: 'sync_start', opIndex: i, doc: 'bpf_arch_poke_desc_update: synchronize_rcu(): a grace period starts', source: s.source });
+            add(`${j}_sync_wait`, { op: 'sync_wait', opIndex: i, doc: 'synchronize_rcu() returns', source: s.source });
+          }
+          j++;
         }
-      });
-      add('unlock', { op: 'unlock', opIndex: i, doc: 'mutex_unlock(&poke_mutex)' });
-      if (protocol === 'unlocked') add('cache', { op: 'cache_xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `${cacheDoc} (outside poke_mutex)` });
-      if (old) add('put', { op: 'put', opIndex: i, prog: old, doc: `bpf_prog_put(${pname(old)})` });
+      }
       for (const p of closes) add(`close_${pname(p)}`, { op: 'close', opIndex: i, prog: p, doc: `close(fd of ${pname(p)}): bpf_prog_put(${pname(p)})` });
       xchgOn.push({ guard: ({ event }: { event: { old: number } }) => event.old === old, target: chain[0].name });
       chain.forEach((c, j) => {
@@ -103,11 +134,11 @@ export function cachedTargetUpdaterMachine(script: readonly ScriptOp[], protocol
       });
     }
     states[`${base}/lock`] = {
-      meta: { step: { op: 'lock', opIndex: i, doc: `${verb}: mutex_lock(&poke_mutex)` } satisfies CachedStepMeta },
+      meta: { step: { op: 'lock', opIndex: i, doc: `${verb}: mutex_lock(&poke_mutex)`, source: proto.lockSource(o.prog !== 0) } satisfies CachedStepMeta },
       on: { LOCK: `${base}/xchg` },
     };
     states[`${base}/xchg`] = {
-      meta: { step: { op: 'xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `old = xchg(&ptrs[${o.key}], ${pname(o.prog)})` } satisfies CachedStepMeta },
+      meta: { step: { op: 'xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `old = xchg(&ptrs[${o.key}], ${pname(o.prog)})`, source: proto.xchgSource(o.prog !== 0) } satisfies CachedStepMeta },
       on: { XCHG_OLD: xchgOn },
     };
   });

@@ -3,8 +3,9 @@
  * descriptor is re-poked when `ptrs[key]` changes from `old` to `new`, for
  * each protocol version pokecheck knows.
  *
- * Each protocol is written as the ordered list of its atomic steps, exactly
- * as the kernel (or the RFC) orders them. The same list drives the sequential
+ * Each protocol is the ordered list of its atomic steps, exactly as the
+ * kernel (or the RFC) orders them, compiled from its C file in `protocols/`
+ * (src/protocol/, docs/protocol-files.md). The same list drives the sequential
  * implementation below (used by the prog array) and the updater's xstate
  * machine (updater.ts), so the checked protocol and the executed one cannot
  * drift apart.
@@ -20,6 +21,7 @@ import { decodeInsn } from '../jit/x86/decode.js';
 import { X86_PATCH_SIZE } from '../jit/x86/x86.js';
 import type { BpfKallsyms, TextMemory } from '../poke/text.js';
 import type { BpfProg } from './prog.js';
+import { shippedProtocol } from '../protocol/shipped.js';
 
 export type SymAddr = 'NULL' | 'bypass_addr' | 'old' | 'new';
 export type PokeSite = 'tailcall_target' | 'tailcall_bypass';
@@ -33,16 +35,35 @@ export interface PokeStep {
   /** `__bpf_arch_text_poke` (since 4b7de801606e) or `bpf_arch_text_poke` (kallsyms check first). */
   readonly via: '__bpf_arch_text_poke' | 'bpf_arch_text_poke';
   /** Which returns are fatal: v6.7 `BUG_ON(ret < 0)`, v5.10 `BUG_ON(ret < 0 && ret != -EINVAL)`. */
-  readonly bug_on: 'ret < 0' | 'ret < 0 && ret != -EINVAL' | 'never';
+  readonly bug_on: 'ret < 0' | 'ret < 0 && ret != -EINVAL' | 'never' | (string & {});
+  /**
+   * A protocol file's BUG_ON that is none of the forms above (bug_on is then
+   * its condition's text): the poke returns it fires on.
+   */
+  readonly bug_rets?: readonly number[];
+  /** The call in the protocol file this step runs. */
+  readonly source?: StepSource;
 }
 
 export interface SyncStep {
   readonly kind: 'synchronize_rcu';
   /** v5.10+: only when the previous poke wrote something (returned 0). */
   readonly only_if_previous_wrote: boolean;
+  readonly source?: StepSource;
 }
 
 export type DescUpdateStep = PokeStep | SyncStep;
+
+/** Where a step comes from in a protocol file (src/protocol/): the call it runs. */
+export interface StepSource {
+  readonly file: string;
+  /** 1-based */
+  readonly line: number;
+  /** 1-based */
+  readonly column: number;
+  /** the call, whitespace collapsed: `__bpf_arch_text_poke(poke->tailcall_target, BPF_MOD_JUMP, old_addr, new_addr)` */
+  readonly text: string;
+}
 
 export interface PokeProtocol {
   readonly name: string;
@@ -53,74 +74,23 @@ export interface PokeProtocol {
   steps(has_old: boolean, has_new: boolean): DescUpdateStep[];
 }
 
-const poke = (
-  site: PokeSite,
-  old_addr: SymAddr | 'current',
-  new_addr: SymAddr,
-  via: PokeStep['via'] = '__bpf_arch_text_poke',
-  bug_on: PokeStep['bug_on'] = 'ret < 0',
-): PokeStep => ({ kind: 'poke', site, old_addr, new_addr, via, bug_on });
-const synchronize_rcu: SyncStep = { kind: 'synchronize_rcu', only_if_previous_wrote: true };
-
 /**
- * v5.10 .. v6.6 (ebf7d1f508a7): inline in prog_array_map_poke_run, through
- * bpf_arch_text_poke, tolerating -EINVAL. v6.7+ (4b7de801606e) has the same
- * order through __bpf_arch_text_poke with BUG_ON(ret < 0).
+ * The shipped protocols, each compiled from its C file in the package's
+ * `protocols/` folder (src/protocol/): the files are the one source of
+ * these step lists. The summaries are what `pokecheck list` prints.
  */
-function merged(via: PokeStep['via'], bug_on: PokeStep['bug_on'], sync: boolean, bypassFirst = false) {
-  return (has_old: boolean, has_new: boolean): DescUpdateStep[] => {
-    if (has_new) {
-      const target = poke('tailcall_target', 'old', 'new', via, bug_on);
-      if (has_old) return [target];
-      const bypass = poke('tailcall_bypass', 'bypass_addr', 'NULL', via, bug_on);
-      return bypassFirst ? [bypass, target] : [target, bypass];
-    }
-    // old_bypass_addr = old ? NULL : poke->bypass_addr
-    return [
-      poke('tailcall_bypass', has_old ? 'NULL' : 'bypass_addr', 'bypass_addr', via, bug_on),
-      ...(sync ? [synchronize_rcu] : []),
-      poke('tailcall_target', 'old', 'NULL', via, bug_on),
-    ];
-  };
-}
-
-export const PROTOCOLS: Record<string, PokeProtocol> = {
-  rfc: {
-    name: 'rfc',
-    summary:
-      'Fijalkowski RFC (Jul 2020): install pokes target then bypass; update pokes target; remove pokes only the bypass back to jmp out (never back to C); the old bytes are reverse-computed from the text ("faked"), so nothing is checked.',
-    checks_old_bytes: false,
-    steps: (has_old, has_new) =>
-      has_new
-        ? [poke('tailcall_target', 'current', 'new', '__bpf_arch_text_poke', 'never'), ...(has_old ? [] : [poke('tailcall_bypass', 'current', 'NULL', '__bpf_arch_text_poke', 'never')])]
-        : [poke('tailcall_bypass', 'current', 'bypass_addr', '__bpf_arch_text_poke', 'never')],
-  },
-  'v5.10': {
-    name: 'v5.10',
-    summary:
-      'merged in v5.10 (ebf7d1f508a7): install target then bypass; update target; remove: bypass to jmp out, synchronize_rcu() if it wrote, target to nop. Pokes through bpf_arch_text_poke; BUG_ON(ret < 0 && ret != -EINVAL).',
-    checks_old_bytes: true,
-    steps: merged('bpf_arch_text_poke', 'ret < 0 && ret != -EINVAL', true),
-  },
-  'v6.7': {
-    name: 'v6.7',
-    summary: 'bpf_arch_poke_desc_update (4b7de801606e, v6.7): the v5.10 order through __bpf_arch_text_poke, BUG_ON(ret < 0).',
-    checks_old_bytes: true,
-    steps: merged('__bpf_arch_text_poke', 'ret < 0', true),
-  },
-  'no-sync': {
-    name: 'no-sync',
-    summary: 'broken: v5.10 without the synchronize_rcu() between the two pokes of a removal.',
-    checks_old_bytes: true,
-    steps: merged('bpf_arch_text_poke', 'ret < 0 && ret != -EINVAL', false),
-  },
-  'bypass-first': {
-    name: 'bypass-first',
-    summary: 'broken: v5.10 with the install order swapped (bypass to nop before the target jump is written).',
-    checks_old_bytes: true,
-    steps: merged('bpf_arch_text_poke', 'ret < 0 && ret != -EINVAL', true, true),
-  },
+const SUMMARIES: Record<string, string> = {
+  rfc: 'Fijalkowski RFC (Jul 2020): install pokes target then bypass; update pokes target; remove pokes only the bypass back to jmp out (never back to C); the old bytes are reverse-computed from the text ("faked"), so nothing is checked.',
+  'v5.10':
+    'merged in v5.10 (ebf7d1f508a7): install target then bypass; update target; remove: bypass to jmp out, synchronize_rcu() if it wrote, target to nop. Pokes through bpf_arch_text_poke; BUG_ON(ret < 0 && ret != -EINVAL).',
+  'v6.7': 'bpf_arch_poke_desc_update (4b7de801606e, v6.7): the v5.10 order through __bpf_arch_text_poke, BUG_ON(ret < 0).',
+  'no-sync': 'broken: v5.10 without the synchronize_rcu() between the two pokes of a removal.',
+  'bypass-first': 'broken: v5.10 with the install order swapped (bypass to nop before the target jump is written).',
 };
+
+export const PROTOCOLS: Record<string, PokeProtocol> = Object.fromEntries(
+  Object.entries(SUMMARIES).map(([name, summary]) => [name, shippedProtocol(name).pokeProtocol(name, summary)]),
+);
 
 export function resolveAddr(a: SymAddr, poke: BpfJitPokeDescriptor, old: BpfProg | null, new_: BpfProg | null): PokeAddr {
   switch (a) {
@@ -146,6 +116,7 @@ export function currentAddr(text: TextMemory, ip: bigint): PokeAddr {
 export class KernelBug extends Error {}
 
 export function bugOn(step: PokeStep, ret: number): boolean {
+  if (step.bug_rets) return step.bug_rets.includes(ret);
   switch (step.bug_on) {
     case 'ret < 0':
       return ret < 0;
@@ -153,6 +124,8 @@ export function bugOn(step: PokeStep, ret: number): boolean {
       return ret < 0 && ret !== -EINVAL;
     case 'never':
       return false;
+    default:
+      throw new Error(`a BUG_ON(${step.bug_on}) without the returns it fires on`);
   }
 }
 

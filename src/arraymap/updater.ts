@@ -14,7 +14,7 @@
  */
 import { createMachine, type EventObject } from 'xstate';
 import { EBUSY, EINVAL, ERANGE } from '../poke/errno.js';
-import { bugOn, type PokeProtocol, type PokeStep, type SymAddr } from './poke_desc_update.js';
+import { bugOn, type PokeProtocol, type PokeStep, type StepSource, type SymAddr } from './poke_desc_update.js';
 
 export interface ScriptOp {
   /** `update` writes `prog` into `key` (install when the slot is empty); `delete` empties it. */
@@ -64,9 +64,9 @@ export type ResolvedAddr = 'NULL' | 'bypass_addr' | 'current' | `f${number}+off`
 
 export type UpdaterStepMeta =
   | { op: 'xchg'; opIndex: number; key: number; new_prog: number; doc: string }
-  | { op: 'poke'; opIndex: number; key: number; step: PokeStep; old_prog: number; new_prog: number; old_addr: ResolvedAddr; new_addr: ResolvedAddr; doc: string }
-  | { op: 'sync_start'; opIndex: number; old_prog?: number; doc: string }
-  | { op: 'sync_wait'; opIndex: number; old_prog?: number; doc: string }
+  | { op: 'poke'; opIndex: number; key: number; step: PokeStep; old_prog: number; new_prog: number; old_addr: ResolvedAddr; new_addr: ResolvedAddr; doc: string; source?: StepSource }
+  | { op: 'sync_start'; opIndex: number; old_prog?: number; doc: string; source?: StepSource }
+  | { op: 'sync_wait'; opIndex: number; old_prog?: number; doc: string; source?: StepSource }
   | { op: 'put'; opIndex: number; prog: number; last_ref: boolean | 'if-unreferenced'; doc: string }
   | { op: 'choose'; doc: string }
   | { op: 'done'; doc: string }
@@ -127,6 +127,7 @@ export function mapOpStates(
           old_addr: resolve(s.old_addr, old, o.prog),
           new_addr: resolve(s.new_addr, old, o.prog),
           doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${resolve(s.old_addr, old, o.prog)}, ${resolve(s.new_addr, old, o.prog)})`,
+          source: s.source,
         };
         const next = steps[j + 1];
         const skipSync = next && next.kind === 'synchronize_rcu' && next.only_if_previous_wrote;
@@ -143,11 +144,11 @@ export function mapOpStates(
       } else {
         const wait = `${names[j]}/wait`;
         states[names[j]] = {
-          meta: { step: { op: 'sync_start', opIndex: i, old_prog: old, doc: 'synchronize_rcu(): a grace period starts' } satisfies UpdaterStepMeta },
+          meta: { step: { op: 'sync_start', opIndex: i, old_prog: old, doc: 'synchronize_rcu(): a grace period starts', source: s.source } satisfies UpdaterStepMeta },
           on: { STEP: wait },
         };
         states[wait] = {
-          meta: { step: { op: 'sync_wait', opIndex: i, old_prog: old, doc: 'synchronize_rcu() returns: every CPU that was a reader at its start has left' } satisfies UpdaterStepMeta },
+          meta: { step: { op: 'sync_wait', opIndex: i, old_prog: old, doc: 'synchronize_rcu() returns: every CPU that was a reader at its start has left', source: s.source } satisfies UpdaterStepMeta },
           on: { GP_DONE: nameAt(j + 1) },
         };
       }

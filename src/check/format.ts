@@ -1,6 +1,6 @@
 /** The plain-text rendering of a check result (what `pokecheck check` prints). */
 import type { SiteView } from '../concurrency/model.js';
-import type { CheckResult, Counterexample } from './result.js';
+import type { CheckResult, Counterexample, CounterexampleStep } from './result.js';
 
 export function summaryLine(r: CheckResult): string {
   const props = r.properties.map((p) => `${p.id} ${p.status}`).join(', ');
@@ -8,10 +8,12 @@ export function summaryLine(r: CheckResult): string {
   const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.pipelined ? ', pipelined on 2 threads' : r.workers > 1 ? `, ${r.workers} workers` : '');
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`);
   const cfg = config.length ? ` [${config.join(' ')}]` : '';
+  // A protocol file is named by its path (src/protocol/), a shipped protocol by its name.
+  const protocol = r.protocol.endsWith('.c') ? `--protocol-file ${r.protocol}` : `--protocol ${r.protocol}`;
   const cpus = r.cutoff ? 'every' : String(r.cpus);
   const every = r.cutoff && !r.cutoff.failure ? (r.verdict === 'holds' ? ' for every number of CPUs' : ` for every number of CPUs N >= ${r.cutoff.fromCpus}`) : '';
   const scope = r.scope ? `; scope: ${r.scope}` : '';
-  return `${r.model} --protocol ${r.protocol} --cpus ${cpus}${cfg}: ${r.verdict.toUpperCase()}${every} (${props}); ${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${sym}${limit}${scope}`;
+  return `${r.model} ${protocol} --cpus ${cpus}${cfg}: ${r.verdict.toUpperCase()}${every} (${props}); ${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${sym}${limit}${scope}`;
 }
 
 function siteLines(sites: SiteView[], prev: SiteView[] | null, indent: string): string[] {
@@ -22,6 +24,11 @@ function siteLines(sites: SiteView[], prev: SiteView[] | null, indent: string): 
   });
 }
 
+/** `mine.c:14 ` before the action of a step that ran a line of a protocol file. */
+export function sourcePrefix(s: CounterexampleStep): string {
+  return s.source ? `${s.source.file}:${s.source.line} ` : '';
+}
+
 export function counterexampleText(c: Counterexample): string[] {
   const out: string[] = [];
   out.push(`Counterexample for ${c.property} (${c.description}): ${c.steps.length} steps`);
@@ -29,7 +36,7 @@ export function counterexampleText(c: Counterexample): string[] {
   out.push(...siteLines(c.initial.sites, null, '    '));
   let prev = c.initial.sites;
   c.steps.forEach((s, i) => {
-    out.push(`  ${String(i + 1).padStart(2)}. ${s.actor}: ${s.action}`);
+    out.push(`  ${String(i + 1).padStart(2)}. ${s.actor}: ${sourcePrefix(s)}${s.action}`);
     out.push(...siteLines(s.sites, prev, '    '));
     prev = s.sites;
   });

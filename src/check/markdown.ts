@@ -31,7 +31,7 @@ export function resultMarkdown(r: CheckResult): string {
     const row = (n: string, actor: string, action: string, sites: typeof c.initial.sites): string =>
       `| ${n} | ${actor} | ${esc(action)} | ${sites.map((s) => `\`${s.bytes}\` | \`${esc(s.disasm)}\``).join(' | ')} |`;
     out.push(row('0', '', 'initial state', c.initial.sites));
-    c.steps.forEach((s, i) => out.push(row(String(i + 1), s.actor, s.action, s.sites)));
+    c.steps.forEach((s, i) => out.push(row(String(i + 1), s.actor, s.source ? `${s.source.file}:${s.source.line} ${s.action}` : s.action, s.sites)));
     out.push('');
     out.push(`Final state: \`${c.steps.length ? c.steps[c.steps.length - 1].state : c.initial.state}\``);
     out.push('');

@@ -15,6 +15,8 @@ export type PropertyStatus = 'holds' | 'violated' | 'incomplete' | 'not-checked'
 export interface CounterexampleStep {
   actor: string;
   action: string;
+  /** The line of the protocol file this step executed (`--protocol-file`, or a shipped protocols/*.c). */
+  source?: { file: string; line: number; column: number };
   sites: SiteView[];
   /** The rest of the state after this step (map slot, CPUs, programs). */
   state: string;

@@ -99,6 +99,7 @@ export function checkCommand(args: string[], io: Io): number {
   }
   if (!def) throw new UsageError('check needs a model (see `pokecheck list`) or --all');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  if (flags.protocol !== undefined && flags['protocol-file'] !== undefined) throw new UsageError('--protocol and --protocol-file exclude each other');
   const protocol = strFlag(flags, 'protocol') ?? def.defaultProtocol;
   // --cpus every: the every-N cutoff (src/check/cutoff.ts) instead of one count of CPUs
   const everyN = flags.cpus === 'every';

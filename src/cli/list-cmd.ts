@@ -14,6 +14,7 @@ export function listCommand(args: string[], io: Io): number {
         .join('; ');
       io.out(`  --protocol ${p.name}${p.name === m.defaultProtocol ? ' (default)' : ''}: expected ${expected || 'no reference verdict'}`);
       io.out(`      ${p.summary}`);
+      if (p.file) io.out(`      file: ${p.file}`);
     }
     for (const o of m.options) io.out(`  --${o.name} ${o.values ? o.values.join('|') : 'VALUE'} (default ${o.default}): ${o.description}`);
   }

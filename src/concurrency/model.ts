@@ -38,6 +38,8 @@ export interface StepView {
   actor: string;
   /** What that actor did, in kernel terms. */
   action: string;
+  /** The line of a protocol file (src/protocol/) this step executed, when it came from one. */
+  source?: { file: string; line: number; column: number };
 }
 
 export interface CheckableModel {
@@ -98,7 +100,8 @@ export interface ModelConfig {
 export interface ModelDefinition {
   name: string;
   summary: string;
-  protocols: readonly { name: string; summary: string }[];
+  /** `file`: where the protocol's C file is (a shipped protocols/*.c), for a user to copy and pass to --protocol-file. */
+  protocols: readonly { name: string; summary: string; file?: string }[];
   defaultProtocol: string;
   defaultCpus: number;
   /** Flags the model takes beyond --protocol and --cpus (e.g. --script). */

@@ -40,6 +40,7 @@ article.check.ok { border-left-color: var(--ok); } article.check.mismatch { bord
 .controls button:disabled { opacity: .4; cursor: default; }
 .controls .pos { display: inline-block; min-width: 7em; text-align: center; font-weight: 600; }
 .step { margin: 8px 0; } .step-head { margin: 4px 0; }
+.step .source { color: #5f6368; }
 .step .actor { display: inline-block; background: #e8eaed; border-radius: 4px; padding: 0 6px; font-weight: 600; }
 .step .stepno { color: var(--muted); font-variant-numeric: tabular-nums; }
 .step .violation { color: #fff; background: var(--bad); border-radius: 4px; padding: 0 6px; font-weight: 700; }

@@ -40,11 +40,11 @@ export function traceView(c: Counterexample, id: string, lanes: RenderedGraph | 
     const i = k + 1;
     const last = i === n;
     panels.push(
-      `<section class="step${last ? ' final' : ''}" data-step="${i}"><p class="step-head"><span class="stepno">${i} / ${n}</span> <span class="actor">${esc(s.actor)}</span> <span class="action">${esc(s.action)}</span>${last ? ` <span class="violation">${esc(c.property)} violated</span>` : ''}</p>${sitesTable(s.sites, prev)}<p class="rest mono">${esc(s.state)}</p></section>`,
+      `<section class="step${last ? ' final' : ''}" data-step="${i}"><p class="step-head"><span class="stepno">${i} / ${n}</span> <span class="actor">${esc(s.actor)}</span> ${s.source ? `<span class="source mono">${esc(`${s.source.file}:${s.source.line}`)}</span> ` : ''}<span class="action">${esc(s.action)}</span>${last ? ` <span class="violation">${esc(c.property)} violated</span>` : ''}</p>${sitesTable(s.sites, prev)}<p class="rest mono">${esc(s.state)}</p></section>`,
     );
     prev = s.sites;
   });
-  const list = [`<li data-step="0">initial state</li>`, ...c.steps.map((s, k) => `<li data-step="${k + 1}"><b>${esc(s.actor)}</b> ${esc(s.action)}</li>`)].join('');
+  const list = [`<li data-step="0">initial state</li>`, ...c.steps.map((s, k) => `<li data-step="${k + 1}"><b>${esc(s.actor)}</b> ${s.source ? `${esc(`${s.source.file}:${s.source.line}`)} ` : ''}${esc(s.action)}</li>`)].join('');
   const svg = lanes?.svg ? inlineSvg(lanes.svg, svgPrefix) : null;
   return [
     `<div class="trace" id="${esc(id)}" data-steps="${n}" data-svg="${esc(svgPrefix)}" tabindex="0">`,
