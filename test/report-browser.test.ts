@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceOutcome } from '../src/cli/check-cmd.js';
+import type { ReferenceOutcome } from '../src/check/reference.js';
 import { writeReport } from '../src/report/write.js';
 import { tailcallOutcomes } from './report-outcomes.js';
 

@@ -1,7 +1,7 @@
 /** `pokecheck list`: models, protocols and the verdicts the kernel's history says they must give. */
 import { MODELS } from '../../models/index.js';
 import { UsageError, type Io } from './io.js';
-import { optionsText } from './check-cmd.js';
+import { optionsText } from '../check/reference.js';
 
 export function listCommand(args: string[], io: Io): number {
   if (args.length) throw new UsageError(`list takes no arguments, got '${args[0]}'`);

@@ -38,6 +38,23 @@ export interface CheckableModel {
    * (`pokecheck graph --kind protocol`), e.g. the poke site's state A-D.
    */
   group?(state: Int32Array): StateGroup;
+  /**
+   * Optional: what the model says about what it proves (src/check/about.ts
+   * fills in what a model leaves out from its own table).
+   */
+  readonly provenance?: ModelProvenance;
+}
+
+/** A model's own account of its steps, its bytes and the scope of its claim (all optional). */
+export interface ModelProvenance {
+  /** The protocol's steps, one line each. */
+  steps?: string[];
+  /** The kernel and CPU the executed bytes come from, e.g. `linux 6.1 x86-64 (oracle linux-6.1.0-56-amd64)`. */
+  bytes?: string;
+  /** What a holding verdict covers, in one sentence. */
+  scope?: string;
+  /** Where the protocol is written (a protocol file), for SARIF locations. */
+  source?: { file: string; line?: number; column?: number };
 }
 
 /** A group of product states that the protocol picture draws as one node. */

@@ -5,7 +5,7 @@
  * machines and each counterexample as a step-through view with its lanes;
  * then the machines of the model's actors that every check shares.
  */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import { findModel } from '../../models/index.js';
 import { h as esc } from '../graph/dot.js';
 import { inlineSvg } from '../graph/svg.js';

@@ -1,6 +1,6 @@
 /** `summary.md`: the report's table in Markdown, for a CI job summary (e.g. `$GITHUB_STEP_SUMMARY`). */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
-import { optionsText } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
+import { optionsText } from '../check/reference.js';
 import { propertyOutcomes, type PropertyOutcome } from './expect.js';
 
 export const STATUS_MARK: Record<PropertyOutcome['status'], string> = { holds: '✓', violated: '✗', incomplete: '?', 'not-checked': '–' };
