@@ -49,5 +49,17 @@ export function buildModel(def: ModelDefinition, protocol: string, cpus: number,
   if (!def.protocols.some((p) => p.name === protocol)) {
     throw new ModelConfigError(`unknown protocol '${protocol}' for ${def.name} (protocols: ${def.protocols.map((p) => p.name).join(', ')})`);
   }
-  return def.build({ protocol, cpus, options });
+  try {
+    return def.build({ protocol, cpus, options });
+  } catch (e) {
+    // A configuration whose machines do not fit the model's packed state
+    // (today's models say so in plain Errors; the typed layer throws ModelConfigError).
+    if (!(e instanceof ModelConfigError) && e instanceof Error && /too large to pack/.test(e.message)) {
+      const ops = Object.entries(options)
+        .filter(([, v]) => v.includes(';'))
+        .map(([k, v]) => `--${k} has ${v.split(/[;|]/).filter((x) => x.trim()).length} operations`);
+      throw new ModelConfigError(`${def.name}: this configuration is too large for the model's packed state${ops.length ? ` (${ops.join(', ')})` : ''}: use a shorter script or fewer CPUs`);
+    }
+    throw e;
+  }
 }

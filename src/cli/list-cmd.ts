@@ -15,7 +15,11 @@ export function listCommand(args: string[], io: Io): number {
       io.out(`  --protocol ${p.name}${p.name === m.defaultProtocol ? ' (default)' : ''}: expected ${expected || 'no reference verdict'}`);
       io.out(`      ${p.summary}`);
     }
-    for (const o of m.options) io.out(`  --${o.name} ${o.values ? o.values.join('|') : 'VALUE'} (default ${o.default}): ${o.description}`);
+    for (const o of m.options) {
+      io.out(`  --${o.name} ${o.values ? o.values.join('|') : 'VALUE'} (default ${o.default}): ${o.description}`);
+      // What runs: the map update is one operation whether the slot was empty or not, and results print it as update.
+      if (o.name === 'script' && /\binstall\b/.test(o.default)) io.out(`      (install fN is update fN of an empty slot, one bpf_fd_array_map_update_elem(): results print the default as '${o.default.replace(/\binstall\b/g, 'update')}')`);
+    }
   }
   return 0;
 }
