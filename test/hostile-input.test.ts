@@ -241,3 +241,19 @@ describe('fuzz: arbitrary --script text never crashes', () => {
     );
   });
 });
+
+describe('our own bugs', () => {
+  it('are exit 70 with one line naming the error, the version and "please report"; the stack only with POKECHECK_DEBUG', async () => {
+    const { internalErrorLines } = await import('../src/cli/main.js');
+    const saved = process.env.POKECHECK_DEBUG;
+    delete process.env.POKECHECK_DEBUG;
+    const lines = internalErrorLines(new TypeError('x is undefined'));
+    expect(lines[0]).toBe('pokecheck: internal error: x is undefined');
+    expect(lines[1]).toMatch(/^pokecheck: this is a bug in pokecheck \d+\.\d+\.\d+.*; please report it/);
+    expect(lines).toHaveLength(2);
+    process.env.POKECHECK_DEBUG = '1';
+    expect(internalErrorLines(new Error('boom')).some((l) => /^\s+at /.test(l))).toBe(true);
+    if (saved === undefined) delete process.env.POKECHECK_DEBUG;
+    else process.env.POKECHECK_DEBUG = saved;
+  });
+});
