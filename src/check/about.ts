@@ -34,7 +34,7 @@ const MODEL_BYTES: Record<string, (options: Record<string, string>) => string> =
   'tailcall-hierarchy': (o) => `x86-64, emitted by pokecheck's JIT (src/jit do_jit) with the linux ${o.profile ?? '?'} profile`,
   dispatcher: () => 'linux 6.1 x86-64 (oracle target1..3; dispatcher image and trampoline addresses illustrative)',
   'tailcall-cached-target': () => 'linux 6.1 x86-64 (oracle target1..3 and caller_ind struct offsets; caller addresses illustrative)',
-  'arm64-poke': () => "arm64 A64 words (nop, b, bl) encoded by pokecheck's aarch64_insn_gen_branch_imm (src/jit/arm64.ts); addresses illustrative",
+  'arm64-poke': () => "arm64 A64 words (nop, b, bl) encoded by pokecheck's aarch64_insn_gen_branch_imm (src/jit/arm64/insn.ts); addresses illustrative",
   'recursion-detect': () => 'no machine code: the arm64 get/put sequences (ldrb/add/strb, ldr) as steps on the bytes of active[] (src/recursion/schemes.ts)',
 };
 
