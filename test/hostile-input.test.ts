@@ -6,7 +6,7 @@
  * fast-check fuzz of the --script parsers: arbitrary text either builds a
  * model or is a one-line configuration error, never anything else.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -154,6 +154,8 @@ const OUTPUTS: Row[] = [
   [['report', '--out', join(FILE, 'sub')], 2, /^pokecheck: --out .*: cannot write there: /],
   [['report', '--out', ''], 2, /^pokecheck: --out needs a folder name$/],
 ];
+// Writable when opened, full when written (Linux's /dev/full): still one line, after the search.
+if (existsSync('/dev/full')) OUTPUTS.push([['check', 'tailcall-poke', '--cpus', '1', '--json', '/dev/full'], 2, /^pokecheck: --json \/dev\/full: cannot write: no space left on the device$/]);
 
 /** Harmless commands that succeed. */
 const FINE: Row[] = [
