@@ -135,6 +135,18 @@ describe('SIGTERM, SIGINT and --time-limit on the command line', () => {
   }, 120_000);
 });
 
+describe('report under a time limit', () => {
+  it('writes every file with the cut-short checks incomplete, exit 3', async () => {
+    const d = join(tmp(), 'report');
+    const r = await cli('report', '--out', d, '--no-symmetry', '--time-limit', '1', '--sarif-root', 'ci.yml');
+    expect(r.code).toBe(3);
+    const results = JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')) as { verdict: string; limit: string | null; ok: boolean }[];
+    expect(results.some((x) => x.limit === 'time-limit' && x.verdict === 'incomplete')).toBe(true);
+    expect(results.filter((x) => !x.ok).every((x) => x.verdict === 'incomplete')).toBe(true);
+    for (const f of ['index.html', 'summary.md', 'junit.xml', 'results.sarif']) expect(readFileSync(join(d, f), 'utf8').length).toBeGreaterThan(100);
+  }, 120_000);
+});
+
 describe('--expect pins the outcome of one check', () => {
   it('a known-bad protocol pinned as violated:P1 passes (exit 0, JUnit without failures); pinned as holds it fails', async () => {
     const d = tmp();
