@@ -20,6 +20,7 @@
  * step of the `rcu` actor once every CPU that was a reader at the put has
  * left; a CPU stuck in `fell_through` stays a reader.
  */
+import type { EventObject } from 'xstate';
 import { compileMachine } from '../src/concurrency/compile.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
@@ -236,6 +237,8 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     return v;
   };
 
+  const scriptText = script.map((o) => (o.op === 'update' ? `update f${o.prog}` : 'remove')).join('; ');
+
   // ---- printing ------------------------------------------------------------------------------
   const progName = (k: number): string => (k ? `f${k}` : 'NULL');
   const describeCpu = (before: Int32Array, after: Int32Array, i: number): string => {
@@ -264,7 +267,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     model: 'tailcall-poke',
     protocol: cfg.protocol,
     cpus: N,
-    config: { script: script.map((o) => (o.op === 'update' ? `update f${o.prog}` : 'remove')).join('; ') },
+    config: { script: scriptText },
     layout: L,
     initial(s) {
       updater.set(s, up.initial);
@@ -295,6 +298,20 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       });
       const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
       return `site=${siteM.values[site.get(s)]} ptrs[0]=${progName(slot.get(s))} ${lives.join(' ')} ${cpus.join(' ')} updater=${up.names[updater.get(s)]}`;
+    },
+    actorMachines() {
+      const bad = new Set(['forbidden', ...properties.map((p) => p.id)]);
+      const formatEvent = (e: EventObject): string => {
+        const p = e as EventObject & { old?: number; ret?: number };
+        if (p.type === 'XCHG_OLD') return `old=${progName(p.old ?? 0)}`;
+        if (p.type === 'RET') return errnoName(p.ret ?? 0);
+        return '';
+      };
+      return [
+        { name: 'cpu', title: 'CPU executor of the direct tail call (src/concurrency/cpu.ts)', machine: tailCallCpuMachine, events: cpuEvents(K), violationTags: bad },
+        { name: 'site', title: 'Poke site states A-D (src/poke/site-machine.ts)', machine: pokeSiteMachine, events: siteEvents(K), targets: ['A', 'B', 'C', 'D'], violationTags: bad },
+        { name: 'updater', title: `Updater for "${scriptText}" under ${cfg.protocol} (src/arraymap/updater.ts)`, machine: updaterMachine(script, protocol), events: updaterEvents(K), violationTags: bad, formatEvent },
+      ];
     },
     group(s) {
       const ss = site.get(s);

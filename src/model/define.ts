@@ -17,7 +17,7 @@
  * `emit()`, which hands it to the search and restores `next` to the state,
  * and so on; it then returns false.
  */
-import type { CheckableModel, SiteView, StateGroup, StepView } from '../concurrency/model.js';
+import type { ActorMachine, CheckableModel, SiteView, StateGroup, StepView } from '../concurrency/model.js';
 import type { PropertySpec, SuccessorSink, TransitionSystem } from '../concurrency/system.js';
 import { defineActions, type Action, type Actions } from './actions.js';
 import type { Layout } from './layout.js';
@@ -76,6 +76,8 @@ export interface ModelParts<K extends string = string> {
   sites(s: Int32Array): SiteView[];
   summary(s: Int32Array): string;
   group?(s: Int32Array): StateGroup;
+  /** The xstate machines of the actors, as compiled (for `pokecheck graph` and the report). */
+  actorMachines?(): ActorMachine[];
 }
 
 /** A model built from its parts: what the checker runs, plus the typed actions. */
@@ -183,6 +185,7 @@ export function checkableModel<K extends string>(parts: ModelParts<K>): TypedMod
     sites: (s) => parts.sites(s),
     summary: (s) => parts.summary(s),
     group: parts.group ? (s) => parts.group!(s) : undefined,
+    actorMachines: parts.actorMachines ? () => parts.actorMachines!() : undefined,
   };
 }
 
