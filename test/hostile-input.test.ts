@@ -153,6 +153,9 @@ const OUTPUTS: Row[] = [
   [['report', '--out', FILE], 2, /^pokecheck: --out .*a-file\.txt: cannot write there: it is a file, not a folder$/],
   [['report', '--out', join(FILE, 'sub')], 2, /^pokecheck: --out .*: cannot write there: /],
   [['report', '--out', ''], 2, /^pokecheck: --out needs a folder name$/],
+  [['check', 'tailcall-poke', '--sarif-root', 'ci.yml'], 2, /^pokecheck: --sarif-root goes with --sarif$/],
+  [['check', 'tailcall-poke', '--sarif', join(tmp, 's.sarif'), '--sarif-root', ''], 2, /^pokecheck: --sarif-root needs a path/],
+  [['report', '--sarif-root', ''], 2, /^pokecheck: --sarif-root needs a path/],
 ];
 // Writable when opened, full when written (Linux's /dev/full): still one line, after the search.
 if (existsSync('/dev/full')) OUTPUTS.push([['check', 'tailcall-poke', '--cpus', '1', '--json', '/dev/full'], 2, /^pokecheck: --json \/dev\/full: cannot write: no space left on the device$/]);

@@ -40,6 +40,8 @@ export function exitCodeOfAll(outcomes: readonly ReferenceOutcome[]): number {
 }
 
 function ciFiles(flags: Flags): { junit?: string; sarif?: string; sarifOptions: SarifOptions } {
+  if (flags['sarif-root'] !== undefined && flags.sarif === undefined) throw new UsageError('--sarif-root goes with --sarif');
+  if (flags['sarif-root'] === '') throw new UsageError('--sarif-root needs a path (relative to the repository root)');
   return {
     junit: prepareOutputFile('--junit', strFlag(flags, 'junit')),
     sarif: prepareOutputFile('--sarif', strFlag(flags, 'sarif')),

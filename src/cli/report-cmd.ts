@@ -10,6 +10,7 @@ import { runSearch, SEARCH_FLAGS, searchSetup } from './search-flags.js';
 export async function reportCommand(args: string[], io: Io): Promise<number> {
   const { flags, positionals } = parse(args, { out: { type: 'string' }, 'sarif-root': { type: 'string' }, ...SEARCH_FLAGS });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (flags['sarif-root'] === '') throw new UsageError('--sarif-root needs a path (relative to the repository root)');
   const setup = searchSetup(flags, io);
   const dir = prepareOutputDir('--out', strFlag(flags, 'out') ?? 'report', ['checks']);
   const jobs = referenceJobs();
