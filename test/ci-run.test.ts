@@ -15,6 +15,7 @@ import { findModel } from '../models/index.js';
 import { runCheck } from '../src/check/result.js';
 import { explore } from '../src/concurrency/explorer.js';
 import { STOP_INTERRUPTED, STOP_TIME_LIMIT } from '../src/concurrency/search-stop.js';
+import { sarifLog } from '../src/report/sarif.js';
 import { VERSION } from '../src/version.js';
 import { cli } from './helpers/cli.js';
 
@@ -184,6 +185,8 @@ describe('results describe themselves', () => {
     const remove = a.steps.find((s: string) => s.startsWith('remove:'));
     expect(remove).toMatch(/tailcall_bypass, NULL -> bypass_addr.*synchronize_rcu\(\).*tailcall_target, old -> NULL/);
     expect(a.bytes).toMatch(/linux 6\.1 x86-64 .*linux-6\.1\.0-56-amd64/);
+    expect(a.protocol.name).toBe('v5.10');
+    expect(a.protocol.summary).toMatch(/ebf7d1f508a7/);
     expect(a.scope).toMatch(/every interleaving of 2 CPUs .*--level instruction.*complete reachable state space/);
     expect(r.out).toContain(`scope: ${a.scope}`);
     const md = readFileSync(join(d, 'r.md'), 'utf8');
@@ -200,6 +203,27 @@ describe('results describe themselves', () => {
     expect(no.about!.steps!.find((s) => s.startsWith('remove:'))).not.toMatch(/synchronize_rcu/);
     const cut = runCheck(model('v5.10', 3), { origin: origin('v5.10', 3), maxStates: 50 });
     expect(cut.about!.scope).toMatch(/cut short \(max-states\): nothing is claimed to hold/);
+  });
+});
+
+describe("a step's source reaches SARIF", () => {
+  it('a model whose describe() names a source line: the counterexample carries it, SARIF points there', () => {
+    const m = model('no-sync', 2);
+    const withSource = Object.create(m, {
+      describe: {
+        value: (b: Int32Array, a: Int32Array, act: number) => {
+          const v = m.describe(b, a, act);
+          return v.actor === 'updater' ? { ...v, source: { file: 'protocols/no-sync.c', line: 7 } } : v;
+        },
+      },
+    }) as typeof m;
+    const r = runCheck(withSource, {});
+    const c = r.counterexamples[0];
+    expect(c.steps.some((s) => s.source?.file === 'protocols/no-sync.c')).toBe(true);
+    const o = { model: 'tailcall-poke', check: { protocol: 'no-sync', cpus: 2, expected: 'violated' as const, expectedViolated: ['P1'] }, result: r, ok: true };
+    const loc = sarifLog([o], { root: 'ci.yml' }).runs[0].results![0].locations![0].physicalLocation!;
+    expect(loc.artifactLocation?.uri).toBe('protocols/no-sync.c');
+    expect(loc.region?.startLine).toBe(7);
   });
 });
 

@@ -17,6 +17,8 @@ export interface RunAbout {
   tool: ToolIdentity;
   /** Every model option with its value (the defaults too), as passed to the model. */
   configuration: { model: string; protocol: string; cpus: number; options: Record<string, string> };
+  /** The protocol checked, as the model's definition describes it. */
+  protocol?: { name: string; summary: string };
   /** The protocol's steps, one line per map operation kind, when the model runs a PROTOCOLS entry. */
   steps?: string[];
   /** The kernel and CPU the executed bytes come from. */
@@ -77,10 +79,12 @@ export function aboutRun(def: ModelDefinition | undefined, m: CheckableModel, op
   const own: ModelProvenance = m.provenance ?? {};
   const full = fullOptions(def, options);
   const bytes = own.bytes ?? MODEL_BYTES[m.model]?.({ ...full, ...m.config });
+  const summary = def?.protocols.find((p) => p.name === m.protocol)?.summary;
   const steps = own.steps ?? (PROTOCOL_MODELS.has(m.model) ? protocolSteps(m.protocol) : undefined);
   return {
     tool: toolIdentity(),
     configuration: { model: m.model, protocol: m.protocol, cpus: m.cpus, options: full },
+    ...(summary !== undefined ? { protocol: { name: m.protocol, summary } } : {}),
     ...(steps ? { steps } : {}),
     ...(bytes ? { bytes } : {}),
     scope: own.scope ?? scopeText(m.cpus, full, limit, symmetry),

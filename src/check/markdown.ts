@@ -28,6 +28,7 @@ export function resultMarkdown(r: CheckResult): string {
     out.push(`- Proved by: pokecheck ${a.tool.version}${a.tool.commit ? `, commit \`${a.tool.commit}\`` : ''}`);
     out.push(`- Scope: ${esc(a.scope)}`);
     out.push(`- Configuration: ${esc([`--protocol ${a.configuration.protocol}`, `--cpus ${a.configuration.cpus}`, ...Object.entries(a.configuration.options).map(([k, v]) => `--${k} '${v}'`)].join(' '))}`);
+    if (a.protocol) out.push(`- Protocol ${a.protocol.name}: ${esc(a.protocol.summary)}`);
     if (a.bytes) out.push(`- Bytes: ${esc(a.bytes)}`);
     if (a.steps) {
       out.push(`- Protocol ${r.protocol}, step by step:`);

@@ -38,6 +38,12 @@ export interface StepView {
   actor: string;
   /** What that actor did, in kernel terms. */
   action: string;
+  /**
+   * Optional: where the step is written (a protocol file's line). It is
+   * carried into the counterexample (CounterexampleStep.source), and SARIF
+   * locates a result there.
+   */
+  source?: { file: string; line: number; column?: number };
 }
 
 export interface CheckableModel {

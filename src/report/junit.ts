@@ -49,6 +49,7 @@ export function junitXml(outcomes: ReferenceOutcome[]): string {
               'pokecheck.commit': r.about.tool.commit ?? 'unknown',
               configuration: JSON.stringify(r.about.configuration),
               scope: r.about.scope,
+              ...(r.about.protocol ? { 'protocol.summary': r.about.protocol.summary } : {}),
               ...(r.about.bytes ? { bytes: r.about.bytes } : {}),
               ...(r.about.steps ? { 'protocol.steps': r.about.steps.join('\n') } : {}),
             }
