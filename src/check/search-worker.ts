@@ -13,12 +13,17 @@ try {
   // Imported here, not above: a module that fails to load is reported as an error message.
   const { findModel } = await import('../../models/index.js');
   const { runCheck } = await import('./result.js');
-  data.jobs.forEach((origin, index) => {
+  const { cutoffResult } = await import('./cutoff.js');
+  const { buildModel } = await import('./reference.js');
+  data.jobs.forEach(({ everyN, ...origin }, index) => {
     const def = findModel(origin.model);
     if (!def) throw new Error(`unknown model '${origin.model}'`);
-    const m = def.build(origin.config);
     const onProgress = data.progress ? (progress: ExploreProgress) => post({ kind: 'progress', index, progress }) : undefined;
-    const result = runCheck(m, { ...data.options, stop: data.stop, origin, onProgress });
+    const opts = { ...data.options, stop: data.stop, onProgress };
+    const { protocol, options } = origin.config;
+    let result = everyN ? cutoffResult((n) => buildModel(def, protocol, n, options), opts) : runCheck(def.build(origin.config), { ...opts, origin });
+    // An every-N verdict covers more than the configuration searched: its own scope says what.
+    if (result.scope && result.about) result = { ...result, about: { ...result.about, scope: result.scope } };
     post({ kind: 'result', index, result });
   });
 } catch (e) {

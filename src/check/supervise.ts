@@ -17,8 +17,11 @@ import { workerEntry, type CheckOptions, type CheckResult, type ModelOrigin } fr
 /** The options a worker can receive (no functions): those of runCheck, less progress and origin. */
 export type PlainCheckOptions = Omit<CheckOptions, 'onProgress' | 'origin' | 'stop'>;
 
+/** One check for the worker: a model's origin, searched as is or (everyN) by the every-N cutoff (cutoff.ts). */
+export type SearchJob = ModelOrigin & { everyN?: boolean };
+
 export interface SearchWorkerData {
-  jobs: ModelOrigin[];
+  jobs: SearchJob[];
   options: PlainCheckOptions;
   /** The stop cell (SharedArrayBuffer): set by the supervising thread. */
   stop: Int32Array;
@@ -49,7 +52,7 @@ export function createStopCell(): Int32Array {
 }
 
 /** Runs `jobs` in order on one worker thread; resolves with their results. */
-export function runSupervised(jobs: ModelOrigin[], options: PlainCheckOptions, hooks: SuperviseHooks): Promise<CheckResult[]> {
+export function runSupervised(jobs: SearchJob[], options: PlainCheckOptions, hooks: SuperviseHooks): Promise<CheckResult[]> {
   const data: SearchWorkerData = { jobs, options, stop: hooks.stop, progress: !!hooks.onProgress };
   const worker = new Worker(workerEntry('search-worker'), { workerData: data });
   const results: CheckResult[] = [];

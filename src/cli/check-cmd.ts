@@ -13,6 +13,8 @@ import { EXIT, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag, type Flags } from './options.js';
 import { prepareOutputFile, writeOutput } from './outputs.js';
 import { runSearch, SEARCH_FLAGS, searchSetup } from './search-flags.js';
+import { cutoffIneligible } from '../check/cutoff.js';
+import type { SearchJob } from '../check/supervise.js';
 
 const COMMON = {
   protocol: { type: 'string' },
@@ -78,7 +80,9 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   if (!def) throw new UsageError('check needs a model (see `pokecheck list`) or --all');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const protocol = strFlag(flags, 'protocol') ?? def.defaultProtocol;
-  const cpus = intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus;
+  // --cpus every: the every-N cutoff (src/check/cutoff.ts) instead of one count of CPUs
+  const everyN = flags.cpus === 'every';
+  const cpus = everyN ? def.defaultCpus : (intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus);
   const options: Record<string, string> = {};
   for (const o of def.options) {
     const v = strFlag(flags, o.name);
@@ -90,12 +94,16 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const model = buildModel(def, protocol, cpus, options);
   const setup = searchSetup(flags, io);
   if (setup.options.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
+  if (everyN) {
+    const why = cutoffIneligible(model);
+    if (why) throw new UsageError(`${def.name}: --cpus every needs a reader model: ${why}`);
+  }
   const expectation = parseExpect(strFlag(flags, 'expect'), model.system.properties.map((p) => p.id));
   // Outputs last: every other mistake is reported before a file is touched.
   const json = prepareOutputFile('--json', strFlag(flags, 'json'));
   const md = prepareOutputFile('--md', strFlag(flags, 'md'));
   const ci = ciFiles(flags);
-  const origin: ModelOrigin = { model: def.name, config: { protocol, cpus, options } };
+  const origin: SearchJob = { model: def.name, config: { protocol, cpus, options }, ...(everyN ? { everyN: true } : {}) };
   const { results, signal } = await runSearch([origin], setup, io, () => def.name);
   const r = results[0];
   if (((setup.options.workers ?? 1) > 1 || setup.options.pipeline) && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);

@@ -5,8 +5,8 @@
  * handled while it runs.
  */
 import type { ExploreProgress } from '../concurrency/explorer.js';
-import { runSupervised, type PlainCheckOptions } from '../check/supervise.js';
-import type { CheckResult, ModelOrigin } from '../check/result.js';
+import { runSupervised, type PlainCheckOptions, type SearchJob } from '../check/supervise.js';
+import type { CheckResult } from '../check/result.js';
 import { processIo, UsageError, type Io } from './io.js';
 import { intFlag, type Flags } from './options.js';
 import { heartbeatPrinter, progressPrinter } from './progress.js';
@@ -81,7 +81,7 @@ export interface SupervisedSearch {
 }
 
 /** Runs `jobs` off this thread with progress, signals and the time limit handled here. */
-export async function runSearch(jobs: ModelOrigin[], s: SearchSetup, io: Io, names: (i: number) => string, onResult?: (i: number, r: CheckResult) => void): Promise<SupervisedSearch> {
+export async function runSearch(jobs: SearchJob[], s: SearchSetup, io: Io, names: (i: number) => string, onResult?: (i: number, r: CheckResult) => void): Promise<SupervisedSearch> {
   const write = (t: string): void => {
     if (io === processIo) process.stderr.write(t);
     else io.err(t.replace(/\r?\x1b\[K/g, ''));
