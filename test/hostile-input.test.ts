@@ -47,6 +47,8 @@ const USAGE: Row[] = [
   [['check', 'tailcall-poke', '--cpus=-1'], 2, /^pokecheck: --cpus takes a whole number, got '-1'$/],
   [['check', 'tailcall-poke', '--cpus', '65'], 2, /^pokecheck: --cpus must be between 1 and 64, got 65$/],
   [['check', 'tailcall-poke', '--cpus', 'two'], 2, /^pokecheck: --cpus takes a whole number, got 'two'$/],
+  [['check', 'tailcall-poke', '--cpus', 'Every'], 2, /^pokecheck: --cpus takes a whole number, got 'Every'$/],
+  [['check', 'dispatcher', '--cpus', 'every'], 2, /^pokecheck: dispatcher: --cpus every needs a reader model: /],
   [['check', 'tailcall-poke', '--cpus', '1.5'], 2, /^pokecheck: --cpus takes a whole number, got '1.5'$/],
   [['check', 'tailcall-poke', '--cpus', ''], 2, /^pokecheck: --cpus takes a whole number, got ''$/],
   [['check', 'tailcall-poke', '--cpus', '99999999999999999999999'], 2, /^pokecheck: --cpus must be between 1 and 64/],
