@@ -103,6 +103,24 @@ describe('the A-D picture of a protocol', () => {
     expect(svg).toMatch(/FORBIDDEN/);
   });
 
+  it('v5.10 waits for a grace period in D (bypass jmp out, before the target goes back to nop); no-sync never does', async () => {
+    // ebf7d1f508a7 (v5.10): a removal pokes the bypass to the jump out, synchronize_rcu(), then the target to nop.
+    const v510 = protocolGraph(model('v5.10'));
+    expect(v510.groups.filter((g) => g.waits.length).map((g) => g.name)).toEqual(['D']);
+    expect(v510.groups.find((g) => g.name === 'D')!.waits).toEqual(['synchronize_rcu(): a grace period starts', 'synchronize_rcu() returns: every CPU that was a reader at its start has left']);
+    const dot = protocolDot(v510).dot;
+    expect(dot).toMatch(/"D" -> "D" \[label=<synchronize_rcu\(\): a grace period starts.*style="dashed"/);
+    expect(dot).toMatch(/no\s*(\\l)?forbidden group is reachable/);
+    const noSync = protocolGraph(model('no-sync'));
+    expect(noSync.groups.every((g) => g.waits.length === 0)).toBe(true);
+    // Same groups and edges: only the wait tells the two apart in the picture.
+    expect(edgeSet(noSync)).toEqual(edgeSet(v510));
+    const caption = protocolDot(noSync).dot.split('\n').find((l) => l.startsWith('  label='))!.replace(/\\l/g, ' ');
+    expect(caption).not.toMatch(/no forbidden group is reachable/);
+    expect(caption).toMatch(/yet P1 is violated/);
+    expect(protocolDot(noSync).dot).toMatch(/P1 violated in \d+ of them/);
+  });
+
   it('rfc: remove only pokes the bypass back (B->D), so the slot never returns to C after the first install', () => {
     const p = protocolGraph(model('rfc'));
     expect(edgeSet(p)).toEqual(['B->B', 'B->D', 'C->D', 'D->B', 'D->D']);

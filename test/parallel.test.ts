@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MODELS, findModel } from '../models/index.js';
 import { resultText } from '../src/check/format.js';
 import { runCheck, type CheckOptions, type ModelOrigin } from '../src/check/result.js';
-import { matchesExpectation } from '../src/cli/check-cmd.js';
+import { matchesExpectation } from '../src/check/reference.js';
 import { cli } from './helpers/cli.js';
 
 function check(origin: ModelOrigin, opts: CheckOptions) {

@@ -4,40 +4,24 @@
  * graphs rendered, a counterexample stepped through with next/prev and the
  * arrow keys, and screenshots saved for the README (docs/img/).
  *
- * Where Chromium is missing the test installs it (root with apt-get) or is
- * skipped with a printed reason: it never passes without a browser.
+ * Where Chromium is missing the test is skipped with a printed reason (it
+ * never passes without a browser, and never installs one itself: .ci/run
+ * installs Debian's chromium, or `apt-get install chromium` by hand; the
+ * README lists the tests' prerequisites).
  */
-import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceOutcome } from '../src/cli/check-cmd.js';
+import type { ReferenceOutcome } from '../src/check/reference.js';
 import { writeReport } from '../src/report/write.js';
 import { tailcallOutcomes } from './report-outcomes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-function ensureChromium(): string | null {
-  if (existsSync(CHROMIUM)) return null;
-  if (process.getuid?.() !== 0) return `${CHROMIUM} is missing and installing it needs root (apt-get install chromium)`;
-  try {
-    execSync('command -v apt-get', { stdio: 'ignore' });
-  } catch {
-    return `${CHROMIUM} is missing and there is no apt-get to install it`;
-  }
-  try {
-    console.log('report-browser: installing Debian chromium (apt-get install -y chromium) ...');
-    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit', timeout: 900_000 });
-  } catch (e) {
-    return `apt-get install chromium failed: ${(e as Error).message.split('\n')[0]}`;
-  }
-  return existsSync(CHROMIUM) ? null : `apt-get install chromium ran but ${CHROMIUM} is still missing`;
-}
-
-const missing = ensureChromium();
+const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`;
 if (missing) console.warn(`report-browser: SKIPPED, no browser: ${missing}`);
 
 // The README's screenshots are refreshed on request (POKECHECK_SCREENSHOTS=1); an ordinary run

@@ -11,7 +11,7 @@ import type { Log, Result } from 'sarif';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { junitXml } from '../src/report/junit.js';
 import { sarifLog } from '../src/report/sarif.js';
-import type { ReferenceOutcome } from '../src/cli/check-cmd.js';
+import type { ReferenceOutcome } from '../src/check/reference.js';
 import { cli } from './helpers/cli.js';
 import { outcome, tailcallOutcomes } from './report-outcomes.js';
 
@@ -141,10 +141,30 @@ describe('results.sarif', () => {
           expect(l.state?.tailcall_target.text).toContain(step.sites[1].bytes);
         }
       }
-      expect(r.locations?.[0].physicalLocation?.artifactLocation?.uri).toBe('models/tailcall-poke.ts');
-      const line = readFileSync(new URL('../models/tailcall-poke.ts', import.meta.url), 'utf8').split('\n')[r.locations![0].physicalLocation!.region!.startLine! - 1];
-      expect(line).toContain(`protocol: '${o.check.protocol}'`);
+      // Never a file of pokecheck's own: without --sarif-root or a step's source, only the check's name.
+      expect(r.locations?.[0].physicalLocation).toBeUndefined();
+      expect(r.locations?.[0].logicalLocations?.[0].fullyQualifiedName).toContain(o.check.protocol);
     }
+  });
+
+  it('locates results at --sarif-root, or at the source a counterexample step names', () => {
+    const violated = outcomes.filter((o) => o.result.verdict === 'violated');
+    const atRoot = sarifLog(violated, { root: './.github/workflows/pokecheck.yml' });
+    for (const r of atRoot.runs[0].results!) {
+      expect(r.locations?.[0].physicalLocation?.artifactLocation).toEqual({ uri: '.github/workflows/pokecheck.yml', uriBaseId: '%SRCROOT%' });
+      expect(r.locations?.[0].physicalLocation?.region?.startLine).toBe(1);
+    }
+    const o = violated[0];
+    // The last step that names its source locates the result.
+    const counterexamples = o.result.counterexamples.map((c) => ({
+      ...c,
+      steps: c.steps.map((s, i) => (i === 0 ? { ...s, source: { file: 'protocols/early.c', line: 2 } } : i === c.steps.length - 2 ? { ...s, source: { file: 'protocols/v5.10.c', line: 12, column: 3 } } : s)),
+    }));
+    // as from --protocol-file (a shipped protocol's own steps are never pointed at: its file is ours)
+    const withSource = { ...o, result: { ...o.result, protocol: 'protocols/v5.10.c', counterexamples } };
+    const loc = sarifLog([withSource], { root: 'x.yml' }).runs[0].results![0].locations![0].physicalLocation!;
+    expect(loc.artifactLocation?.uri).toBe('protocols/v5.10.c');
+    expect(loc.region).toEqual({ startLine: 12, startColumn: 3 });
   });
 
   it('marks an unexpected violation as an error', () => {

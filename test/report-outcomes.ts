@@ -4,7 +4,7 @@
  * reference-models.md section 1 via the model's registry entry), run here so
  * that the tests do not depend on every other registered model.
  */
-import { matchesExpectation, type ReferenceOutcome } from '../src/cli/check-cmd.js';
+import { matchesExpectation, type ReferenceOutcome } from '../src/check/reference.js';
 import { runCheck } from '../src/check/result.js';
 import type { ReferenceCheck } from '../src/concurrency/model.js';
 import { tailcallPoke } from '../models/tailcall-poke.js';

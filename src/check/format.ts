@@ -2,9 +2,21 @@
 import type { SiteView } from '../concurrency/model.js';
 import type { CheckResult, Counterexample, CounterexampleStep } from './result.js';
 
+/** Why a search was cut short, in words (after "stopped"). */
+export function limitText(limit: string): string {
+  switch (limit) {
+    case 'store-full':
+      return 'the visited set reached its 4 GiB WebAssembly memory (--store js has no such cap)';
+    case 'interrupted':
+      return 'by a signal (SIGINT/SIGTERM)';
+    default:
+      return `by --${limit}`;
+  }
+}
+
 export function summaryLine(r: CheckResult): string {
   const props = r.properties.map((p) => `${p.id} ${p.status}`).join(', ');
-  const limit = r.limit === 'store-full' ? '; stopped: the visited set reached its 4 GiB WebAssembly memory (--store js has no such cap), search incomplete' : r.limit ? `; stopped by --${r.limit}, search incomplete` : '';
+  const limit = r.limit === 'store-full' ? `; stopped: ${limitText(r.limit)}, search incomplete` : r.limit ? `; stopped ${limitText(r.limit)}, search incomplete` : '';
   const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.pipelined ? ', pipelined on 2 threads' : r.workers > 1 ? `, ${r.workers} workers` : '');
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`);
   const cfg = config.length ? ` [${config.join(' ')}]` : '';
@@ -46,11 +58,23 @@ export function counterexampleText(c: Counterexample): string[] {
   return out;
 }
 
+/** What the result is about (tool, bytes, steps, scope): the closing lines of the text. */
+export function aboutLines(r: CheckResult): string[] {
+  const a = r.about;
+  if (!a) return [];
+  const out = [`proved by: pokecheck ${a.tool.version}${a.tool.commit ? ` (${a.tool.commit})` : ''}`, `scope: ${a.scope}`];
+  if (a.bytes) out.push(`bytes: ${a.bytes}`);
+  if (a.steps) out.push(`protocol ${r.protocol} steps:`, ...a.steps.map((s) => `  ${s}`));
+  return out;
+}
+
 export function resultText(r: CheckResult): string[] {
   const out = [summaryLine(r)];
   for (const c of r.counterexamples) {
     out.push('');
     out.push(...counterexampleText(c));
   }
+  const about = aboutLines(r);
+  if (about.length) out.push('', ...about);
   return out;
 }

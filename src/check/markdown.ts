@@ -1,4 +1,5 @@
 /** A check result as a Markdown proof report (`--md`). */
+import { limitText } from './format.js';
 import type { CheckResult } from './result.js';
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
@@ -7,7 +8,7 @@ export function resultMarkdown(r: CheckResult): string {
   const out: string[] = [];
   out.push(`# pokecheck: ${r.model}, protocol ${r.protocol}, ${r.cpus} CPUs`);
   out.push('');
-  out.push(`**Verdict: ${r.verdict}**${r.limit ? ` (search stopped by --${r.limit}: nothing is claimed to hold)` : ''}`);
+  out.push(`**Verdict: ${r.verdict}**${r.limit ? ` (search stopped ${limitText(r.limit)}: nothing is claimed to hold)` : ''}`);
   out.push('');
   const config = Object.entries(r.config).map(([k, v]) => `${k}: \`${v}\``);
   out.push(`${r.states} distinct states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${r.symmetry ? ', symmetry reduction on' : ''}${config.length ? `; ${config.join(', ')}` : ''}.`);
@@ -18,6 +19,21 @@ export function resultMarkdown(r: CheckResult): string {
   if (r.verdict === 'holds') {
     out.push('');
     out.push('Every reachable state of the model was explored and none violates a checked property.');
+  }
+  const a = r.about;
+  if (a) {
+    out.push('');
+    out.push('## What this covers');
+    out.push('');
+    out.push(`- Proved by: pokecheck ${a.tool.version}${a.tool.commit ? `, commit \`${a.tool.commit}\`` : ''}`);
+    out.push(`- Scope: ${esc(a.scope)}`);
+    out.push(`- Configuration: ${esc([`--protocol ${a.configuration.protocol}`, `--cpus ${a.configuration.cpus}`, ...Object.entries(a.configuration.options).map(([k, v]) => `--${k} '${v}'`)].join(' '))}`);
+    if (a.protocol) out.push(`- Protocol ${a.protocol.name}: ${esc(a.protocol.summary)}`);
+    if (a.bytes) out.push(`- Bytes: ${esc(a.bytes)}`);
+    if (a.steps) {
+      out.push(`- Protocol ${r.protocol}, step by step:`);
+      for (const s of a.steps) out.push(`  - ${esc(s)}`);
+    }
   }
   for (const c of r.counterexamples) {
     out.push('');

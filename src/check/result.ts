@@ -9,13 +9,15 @@ import type { CheckableModel, ModelConfig, SiteView, Verdict } from '../concurre
 import { explorePipeline } from '../concurrency/pipeline/explore-pipeline.js';
 import { exploreParallel } from '../concurrency/parallel/explore-parallel.js';
 import { pathTo, replay } from '../concurrency/trace.js';
+import { findModel } from '../../models/index.js';
+import { aboutRun, type RunAbout } from './about.js';
 
 export type PropertyStatus = 'holds' | 'violated' | 'incomplete' | 'not-checked';
 
 export interface CounterexampleStep {
   actor: string;
   action: string;
-  /** The line of the protocol file this step executed (`--protocol-file`, or a shipped protocols/*.c). */
+  /** The line of the protocol file this step executed (`--protocol-file`, or a shipped protocols/*.c); SARIF points there. */
   source?: { file: string; line: number; column: number };
   sites: SiteView[];
   /** The rest of the state after this step (map slot, CPUs, programs). */
@@ -46,13 +48,15 @@ export interface CheckResult {
   workers: number;
   /** True if they were pipelined (one expands, the other stores) rather than partitioned. */
   pipelined: boolean;
-  /** Why the search stopped early, when it did ('max-states' | 'max-memory' | 'store-full'). */
+  /** Why the search stopped early, when it did ('max-states' | 'max-memory' | 'store-full' | 'time-limit' | 'interrupted'). */
   limit: string | null;
   memoryMB: number;
   /** The shortest counterexample found (for the first violated property in breadth-first order). */
   counterexample: Counterexample | null;
   /** One shortest counterexample per violated property. */
   counterexamples: Counterexample[];
+  /** What was proved by what: tool, configuration, protocol steps, bytes, scope (about.ts). */
+  about?: RunAbout;
   /** What the verdict covers, in words (CPUs, map operations), when it is more than the one configuration searched. */
   scope?: string;
   /** The every-N cutoff behind an every-N verdict (src/check/cutoff.ts). */
@@ -92,7 +96,7 @@ export interface CheckOptions extends ExploreOptions {
  * The worker entry, compiled: under the test runner this module is the
  * TypeScript source, and a worker thread can only run the build's JavaScript.
  */
-function workerEntry(name = 'check-worker'): URL {
+export function workerEntry(name = 'check-worker'): URL {
   const here = import.meta.url;
   const url = here.endsWith('.ts') ? new URL(`../../dist/src/check/${name}.js`, here) : new URL(`./${name}.js`, here);
   // A worker that cannot even start would leave this thread at the barrier.
@@ -166,5 +170,6 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     memoryMB: Math.round((r.storeBytes / (1024 * 1024)) * 10) / 10,
     counterexample: counterexamples[0] ?? null,
     counterexamples,
+    about: aboutRun(opts.origin ? findModel(opts.origin.model) : undefined, m, opts.origin?.config.options ?? m.config, r.limit, r.symmetry),
   };
 }

@@ -1,87 +1,67 @@
 /** `pokecheck check <model> ...` and `pokecheck check --all`. */
-import { writeFileSync } from 'node:fs';
 import { findModel, MODELS } from '../../models/index.js';
 import { resultText } from '../check/format.js';
 import { resultJson } from '../check/json.js';
 import { resultMarkdown } from '../check/markdown.js';
-import { runCheck, type CheckOptions, type CheckResult } from '../check/result.js';
-import { ModelConfigError, type ModelDefinition, type ReferenceCheck } from '../concurrency/model.js';
-import { EXIT, processIo, UsageError, type Io } from './io.js';
+import { buildModel, matchesExpectation, optionsText, type ReferenceOutcome } from '../check/reference.js';
+import type { CheckResult, ModelOrigin } from '../check/result.js';
+import type { ReferenceCheck } from '../concurrency/model.js';
+import { junitXml } from '../report/junit.js';
+import { sarifJson, type SarifOptions } from '../report/sarif.js';
+import { parseExpect } from './expect.js';
+import { EXIT, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag, type Flags } from './options.js';
-import { progressPrinter } from './progress.js';
-import { writeCiFiles } from '../report/ci.js';
-import { cutoffIneligible, cutoffResult } from '../check/cutoff.js';
+import { prepareOutputFile, writeOutput } from './outputs.js';
+import { runSearch, SEARCH_FLAGS, searchSetup } from './search-flags.js';
+import { cutoffIneligible } from '../check/cutoff.js';
+import type { SearchJob } from '../check/supervise.js';
 
 const COMMON = {
   protocol: { type: 'string' },
   cpus: { type: 'string' },
   json: { type: 'string' },
   md: { type: 'string' },
-  symmetry: { type: 'boolean' },
-  'no-symmetry': { type: 'boolean' },
-  'max-states': { type: 'string' },
-  'max-memory': { type: 'string' },
-  'stop-at-first': { type: 'boolean' },
-  workers: { type: 'string' },
-  store: { type: 'string' },
-  pipeline: { type: 'boolean' },
-  quiet: { type: 'boolean' },
   all: { type: 'boolean' },
   junit: { type: 'string' },
   sarif: { type: 'string' },
+  'sarif-root': { type: 'string' },
+  expect: { type: 'string' },
+  ...SEARCH_FLAGS,
 } as const;
 
-/**
- * The search's options from the flags. Symmetry reduction is on by default
- * for every model that has it (`--no-symmetry` explores the full product; see
- * docs/performance.md). Progress is drawn on stderr only when both stdout and
- * stderr are terminals and --quiet is not given. `--workers N` searches on N
- * threads (see src/concurrency/parallel/); the default is one. `--store js`
- * keeps the visited set in TypeScript arrays instead of WebAssembly memory:
- * slower, but not capped at 4 GiB (see src/concurrency/visited-set.ts).
- * `--pipeline` searches on two threads, one expanding while the other stores
- * (src/concurrency/pipeline/).
- */
-export function exploreOptions(flags: Flags, io: Io): CheckOptions & { finish(): void } {
-  if (flags.symmetry && flags['no-symmetry']) throw new UsageError('--symmetry and --no-symmetry exclude each other');
-  const quiet = !!flags.quiet || !io.interactive || (io === processIo && !process.stdout.isTTY);
-  const progress = quiet ? null : progressPrinter((s) => process.stderr.write(s));
-  const store = flags.store ?? 'wasm';
-  if (store !== 'wasm' && store !== 'js') throw new UsageError(`--store must be wasm or js, got '${store}'`);
-  const workers = intFlag(flags, 'workers', 1, 64);
-  if (flags.pipeline && (workers ?? 1) > 1) throw new UsageError('--pipeline and --workers exclude each other');
-  if (flags.pipeline && store === 'js') throw new UsageError('--pipeline keeps its states in WebAssembly memory: not with --store js');
-  return {
-    symmetry: flags['no-symmetry'] ? false : flags.symmetry ? true : 'auto',
-    maxStates: intFlag(flags, 'max-states', 1),
-    maxMemoryMB: intFlag(flags, 'max-memory', 1),
-    stopAtFirstViolation: !!flags['stop-at-first'],
-    workers,
-    pipeline: !!flags.pipeline,
-    store,
-    onProgress: progress ? (p) => progress.update(p) : undefined,
-    finish: () => progress?.done(),
-  };
-}
-
+/** A single check's exit code: 0 holds, 1 violated, 3 incomplete. */
 export function exitCodeOf(r: CheckResult): number {
   return r.verdict === 'holds' ? EXIT.holds : r.verdict === 'violated' ? EXIT.violated : EXIT.incomplete;
 }
 
-/** Builds a model, turning its configuration errors into usage errors. */
-export function buildModel(def: ModelDefinition, protocol: string, cpus: number, options: Record<string, string>) {
-  if (!def.protocols.some((p) => p.name === protocol)) {
-    throw new UsageError(`unknown protocol '${protocol}' for ${def.name} (protocols: ${def.protocols.map((p) => p.name).join(', ')})`);
-  }
-  try {
-    return def.build({ protocol, cpus, options });
-  } catch (e) {
-    if (e instanceof ModelConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+/** check --all / report: 0 every verdict as expected; 1 a definite mismatch; 3 only searches cut short. */
+export function exitCodeOfAll(outcomes: readonly ReferenceOutcome[]): number {
+  const bad = outcomes.filter((o) => !o.ok);
+  if (bad.length === 0) return EXIT.holds;
+  return bad.every((o) => o.result.verdict === 'incomplete') ? EXIT.incomplete : EXIT.violated;
 }
 
-export function checkCommand(args: string[], io: Io): number {
+function ciFiles(flags: Flags): { junit?: string; sarif?: string; sarifOptions: SarifOptions } {
+  if (flags['sarif-root'] !== undefined && flags.sarif === undefined) throw new UsageError('--sarif-root goes with --sarif');
+  if (flags['sarif-root'] === '') throw new UsageError('--sarif-root needs a path (relative to the repository root)');
+  return {
+    junit: prepareOutputFile('--junit', strFlag(flags, 'junit')),
+    sarif: prepareOutputFile('--sarif', strFlag(flags, 'sarif')),
+    sarifOptions: { root: strFlag(flags, 'sarif-root') },
+  };
+}
+
+function writeCi(files: ReturnType<typeof ciFiles>, outcomes: ReferenceOutcome[]): void {
+  writeOutput('--junit', files.junit, junitXml(outcomes));
+  writeOutput('--sarif', files.sarif, sarifJson(outcomes, files.sarifOptions));
+}
+
+function interruptedNote(io: Io, signal: string | null, results: CheckResult[]): void {
+  if (signal) io.err(`pokecheck: stopped by ${signal}: results above are incomplete`);
+  else if (results.some((r) => r.limit === 'time-limit')) io.err('pokecheck: --time-limit reached: results above are incomplete');
+}
+
+export async function checkCommand(args: string[], io: Io): Promise<number> {
   // Every model's own flags are declared, then checked against the model named.
   const allModelOpts = Object.fromEntries(MODELS.flatMap((m) => m.options).map((o) => [o.name, { type: 'string' as const }]));
   const { flags, positionals } = parse(args, { ...COMMON, ...allModelOpts });
@@ -113,88 +93,79 @@ export function checkCommand(args: string[], io: Io): number {
     }
   }
   const model = buildModel(def, protocol, cpus, options);
-  const eo = exploreOptions(flags, io);
-  if (eo.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
+  const setup = searchSetup(flags, io);
+  if (setup.options.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
   if (everyN) {
     const why = cutoffIneligible(model);
     if (why) throw new UsageError(`${def.name}: --cpus every needs a reader model: ${why}`);
   }
-  const r = everyN
-    ? cutoffResult((n) => buildModel(def, protocol, n, options), eo)
-    : runCheck(model, { ...eo, origin: { model: def.name, config: { protocol, cpus, options } } });
-  eo.finish();
-  if (((eo.workers ?? 1) > 1 || eo.pipeline) && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
+  const expectation = parseExpect(strFlag(flags, 'expect'), model.system.properties.map((p) => p.id));
+  // Outputs last: every other mistake is reported before a file is touched.
+  const json = prepareOutputFile('--json', strFlag(flags, 'json'));
+  const md = prepareOutputFile('--md', strFlag(flags, 'md'));
+  const ci = ciFiles(flags);
+  const origin: SearchJob = { model: def.name, config: { protocol, cpus, options }, ...(everyN ? { everyN: true } : {}) };
+  const { results, signal } = await runSearch([origin], setup, io, () => def.name);
+  const r = results[0];
+  if (((setup.options.workers ?? 1) > 1 || setup.options.pipeline) && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
   for (const line of resultText(r)) io.out(line);
-  const json = strFlag(flags, 'json');
-  if (json) writeFileSync(json, resultJson(r));
-  const md = strFlag(flags, 'md');
-  if (md) writeFileSync(md, resultMarkdown(r));
-  // One check on its own is expected to hold: a violated property is a failing testcase / an error result.
-  const check: ReferenceCheck = { protocol, cpus, options, expected: 'holds' };
-  writeCiFiles([{ model: def.name, check, result: r, ok: matchesExpectation(check, r) }], { junit: strFlag(flags, 'junit'), sarif: strFlag(flags, 'sarif') });
-  return exitCodeOf(r);
+  interruptedNote(io, signal, results);
+  writeOutput('--json', json, resultJson(r));
+  writeOutput('--md', md, resultMarkdown(r));
+  // Without --expect a check on its own is expected to hold: a violated property is a failing testcase / an error result.
+  const check: ReferenceCheck = { protocol, cpus, options, ...(expectation ?? { expected: 'holds' }) };
+  const ok = matchesExpectation(check, r);
+  writeCi(ci, [{ model: def.name, check, result: r, ok }]);
+  if (!expectation) return exitCodeOf(r);
+  const want = `${check.expected}${check.expectedViolated ? `:${check.expectedViolated.join(',')}` : ''}`;
+  io.out(ok ? `as expected (--expect ${want})` : `NOT as expected: --expect ${want}, found ${r.verdict}${r.verdict === 'violated' ? ` (${r.properties.filter((p) => p.status === 'violated').map((p) => p.id).join(',')})` : ''}`);
+  return ok ? EXIT.holds : EXIT.violated;
 }
 
-export interface ReferenceOutcome {
-  model: string;
-  check: ReferenceCheck;
-  result: CheckResult;
-  ok: boolean;
+/** Every reference check's origin, with its check, in the order of MODELS. */
+export function referenceJobs(): { origin: ModelOrigin; check: ReferenceCheck }[] {
+  return MODELS.flatMap((def) => def.reference.map((check) => ({ origin: { model: def.name, config: { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} } }, check })));
 }
 
-/** Whether a result is what the reference expects: the verdict, and every expected property among the violated. */
-export function matchesExpectation(check: ReferenceCheck, r: CheckResult): boolean {
-  if (r.verdict !== check.expected) return false;
-  const violated = new Set(r.properties.filter((p) => p.status === 'violated').map((p) => p.id));
-  return (check.expectedViolated ?? []).every((id) => violated.has(id));
-}
-
-export function runReferenceChecks(opts: CheckOptions, onResult?: (o: ReferenceOutcome) => void): ReferenceOutcome[] {
-  const outcomes: ReferenceOutcome[] = [];
-  for (const def of MODELS) {
-    for (const check of def.reference) {
-      const config = { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} };
-      const result = runCheck(def.build(config), { ...opts, origin: { model: def.name, config } });
-      const o = { model: def.name, check, result, ok: matchesExpectation(check, result) };
-      outcomes.push(o);
-      onResult?.(o);
-    }
+async function checkAll(flags: Flags, io: Io): Promise<number> {
+  if (flags.protocol || flags.cpus || flags.json !== undefined || flags.md !== undefined || flags.expect !== undefined) {
+    throw new UsageError('check --all runs every reference configuration with its own expectation; --protocol, --cpus, --json, --md and --expect go with one model');
   }
-  return outcomes;
-}
-
-export function optionsText(options: Record<string, string> | undefined): string {
-  return Object.entries(options ?? {})
-    .map(([k, v]) => `--${k} ${v}`)
-    .join(' ');
-}
-
-function checkAll(flags: Flags, io: Io): number {
-  if (flags.protocol || flags.cpus || flags.json || flags.md) throw new UsageError('check --all runs every reference configuration; --protocol, --cpus, --json and --md go with one model');
-  const eo = exploreOptions(flags, io);
+  const setup = searchSetup(flags, io);
+  const ci = ciFiles(flags);
+  const jobs = referenceJobs();
   const header = ['model', 'protocol', 'options', 'cpus', 'expected', 'found', 'violated', 'states', 'seconds', ''];
   const rows: string[][] = [];
-  const outcomes = runReferenceChecks(eo, (o) => {
-    rows.push([
-      o.model,
-      o.check.protocol,
-      optionsText(o.check.options),
-      String(o.check.cpus),
-      o.check.expected + (o.check.expectedViolated ? ` (${o.check.expectedViolated.join(',')})` : ''),
-      o.result.verdict,
-      o.result.properties.filter((p) => p.status === 'violated').map((p) => p.id).join(',') || '-',
-      String(o.result.states),
-      o.result.seconds.toFixed(2),
-      o.ok ? 'ok' : 'MISMATCH',
-    ]);
-  });
-  eo.finish();
+  const outcomes: ReferenceOutcome[] = [];
+  const { results, signal } = await runSearch(
+    jobs.map((j) => j.origin),
+    setup,
+    io,
+    (i) => `${jobs[i].origin.model} ${jobs[i].check.protocol} ${optionsText(jobs[i].check.options)} cpus=${jobs[i].check.cpus}`.replace(/ +/g, ' '),
+    (i, result) => {
+      const o = { model: jobs[i].origin.model, check: jobs[i].check, result, ok: matchesExpectation(jobs[i].check, result) };
+      outcomes[i] = o;
+      rows[i] = [
+        o.model,
+        o.check.protocol,
+        optionsText(o.check.options),
+        String(o.check.cpus),
+        o.check.expected + (o.check.expectedViolated ? ` (${o.check.expectedViolated.join(',')})` : ''),
+        o.result.verdict,
+        o.result.properties.filter((p) => p.status === 'violated').map((p) => p.id).join(',') || '-',
+        String(o.result.states),
+        o.result.seconds.toFixed(2),
+        o.ok ? 'ok' : 'MISMATCH',
+      ];
+    },
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   io.out(fmt(header));
   for (const r of rows) io.out(fmt(r));
-  writeCiFiles(outcomes, { junit: strFlag(flags, 'junit'), sarif: strFlag(flags, 'sarif') });
+  interruptedNote(io, signal, results);
+  writeCi(ci, outcomes);
   const bad = outcomes.filter((o) => !o.ok).length;
   io.out(`${outcomes.length - bad} of ${outcomes.length} verdicts as expected`);
-  return bad === 0 ? 0 : 1;
+  return exitCodeOfAll(outcomes);
 }

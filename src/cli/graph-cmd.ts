@@ -15,7 +15,7 @@ import { renderSvg } from '../graph/graphviz.js';
 import { lanesDot } from '../graph/lanes.js';
 import { machineGraph } from '../graph/machine.js';
 import { protocolDot, protocolGraph } from '../graph/protocol.js';
-import { buildModel } from './check-cmd.js';
+import { buildModel } from '../check/reference.js';
 import { UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag } from './options.js';
 

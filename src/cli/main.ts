@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 /**
  * pokecheck's command line. Exit codes: 0 every property holds (complete
- * search), 1 a property is violated, 2 bad input, 3 the search was cut short
- * by a limit (nothing claimed).
+ * search; for check --all and report: every verdict as expected, and for
+ * check --expect: the outcome expected), 1 a property is violated (a
+ * mismatch), 2 bad input, 3 the search was cut short by a limit, a signal or
+ * --time-limit (nothing claimed), 70 a bug in pokecheck (please report it).
+ * A second SIGINT/SIGTERM quits at once (130/143).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { VERSION } from '../version.js';
+import { ModelConfigError } from '../concurrency/model.js';
+import { SearchThreadError } from '../check/supervise.js';
+import { VERSION, versionText } from '../version.js';
 import { checkCommand } from './check-cmd.js';
 import { EXIT, processIo, UsageError, type Io } from './io.js';
 import { listCommand } from './list-cmd.js';
@@ -18,7 +23,9 @@ const USAGE = `usage: pokecheck <command> [options]
 
 commands:
   check <model> [--protocol P] [--cpus N] [--json FILE] [--md FILE] [--junit FILE] [--sarif FILE]
-                [--no-symmetry] [--max-states N] [--max-memory MB] [--stop-at-first] [--quiet]
+                [--sarif-root FILE] [--expect holds|violated[:P1,P2]|incomplete]
+                [--no-symmetry] [--max-states N] [--max-memory MB] [--time-limit SECONDS]
+                [--stop-at-first] [--quiet | --progress [--progress-every SECONDS]]
                 [--workers N | --pipeline] [--store wasm|js] [model options]
                          CPUs are reduced by symmetry where the model allows it;
                          --no-symmetry explores the full product; --workers N searches
@@ -26,10 +33,11 @@ commands:
                          on 2: one expands while the other stores (the same search as
                          one thread); --store js keeps visited states in JS arrays
                          (slower; no 4 GiB cap)
-  check --all [--workers N] [--junit FILE] [--sarif FILE]
+  check --all [--workers N] [--junit FILE] [--sarif FILE] [--time-limit SECONDS]
                          every model and protocol in its reference configuration
+                         (exit 0: every verdict as expected)
   list                   models, protocols, expected verdicts
-  report [--out DIR] [--no-symmetry] [--workers N]
+  report [--out DIR] [--no-symmetry] [--workers N] [--time-limit SECONDS] [--sarif-root FILE]
                          run check --all and write the report (default report/):
                          index.html, summary.md, results.json, junit.xml, results.sarif
   graph <model> [--protocol P] [--cpus N] [--kind protocol|lanes|ACTOR] [--property P]
@@ -39,14 +47,35 @@ commands:
   jit verify <fixture.json | dir>...   re-JIT each fixture and compare with the kernel's bytes
   jit emit --fixture FILE              our image for a fixture, disassembled, poke sites marked
 
-exit codes: 0 holds, 1 violated, 2 bad input, 3 incomplete (a limit stopped the search)`;
+exit codes: 0 holds (check --all, report, --expect: as expected), 1 violated (not as
+expected), 2 bad input, 3 incomplete (a limit, --time-limit or SIGINT/SIGTERM stopped the
+search; outputs are still written), 70 a bug in pokecheck: please report it`;
+
+/** Control characters of the user's input, made visible in an error line. */
+export function visible(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** The lines for a bug of ours: what happened, the version, and where to report it (the stack with POKECHECK_DEBUG=1). */
+export function internalErrorLines(e: unknown): string[] {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const stack = err instanceof SearchThreadError ? err.threadStack : err.stack;
+  const lines = [
+    `pokecheck: internal error: ${visible(err.message.split('\n')[0])}`,
+    `pokecheck: this is a bug in pokecheck ${versionText()}; please report it with the command line that caused it${process.env.POKECHECK_DEBUG ? '' : ' (POKECHECK_DEBUG=1 prints the stack)'}`,
+  ];
+  if (process.env.POKECHECK_DEBUG && stack) lines.push(...stack.split('\n'));
+  return lines;
+}
+
+export const EXIT_INTERNAL = 70;
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'check':
-        return checkCommand(rest, io);
+        return await checkCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
       case 'report':
@@ -57,7 +86,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return jitCommand(rest, io);
       case '--version':
       case 'version':
-        io.out(`pokecheck ${VERSION}`);
+        io.out(`pokecheck ${versionText()}`);
         return 0;
       case '--help':
       case '-h':
@@ -71,11 +100,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         throw new UsageError(`unknown command '${cmd}' (see pokecheck --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`pokecheck: ${e.message}`);
+    if (e instanceof UsageError || e instanceof ModelConfigError) {
+      io.err(`pokecheck: ${visible(e.message)}`);
       return EXIT.usage;
     }
-    throw e;
+    for (const line of internalErrorLines(e)) io.err(line);
+    return EXIT_INTERNAL;
   }
 }
 
@@ -91,8 +121,8 @@ if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`pokecheck: internal error: ${(e as Error).stack ?? String(e)}\n`);
-      process.exit(70);
+      for (const line of internalErrorLines(e)) process.stderr.write(line + '\n');
+      process.exit(EXIT_INTERNAL);
     },
   );
 }

@@ -5,6 +5,17 @@ import { UsageError } from './io.js';
 export type Flags = Record<string, string | boolean | undefined>;
 
 export function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, allowPositionals = true): { flags: Flags; positionals: string[] } {
+  // `--cpus -1`: a value that looks like a negative number is the flag's value
+  // (parseArgs would call it ambiguous); intFlag then says what is wrong with it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name && options[name]?.type === 'string' && i + 1 < args.length && /^-\d/.test(args[i + 1])) {
+      joined.push(`${a}=${args[++i]}`);
+    } else joined.push(a);
+  }
+  args = joined;
   try {
     const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
     return { flags: values as Flags, positionals };

@@ -38,3 +38,29 @@ export function progressPrinter(write: (s: string) => void): { update(p: Explore
     },
   };
 }
+
+/**
+ * A plain heartbeat for logs (`--progress`, or the CI environment variable):
+ * one whole line every `everySeconds`, nothing redrawn.
+ */
+export function heartbeatPrinter(write: (line: string) => void, everySeconds: number): { update(p: ExploreProgress, what?: string): void; done(): void } {
+  const start = Date.now();
+  let last = start;
+  let lastStates = 0;
+  let lastSeconds = 0;
+  return {
+    update(p, what) {
+      const now = Date.now();
+      if (now - last < everySeconds * 1000) return;
+      // A new search (check --all) starts its figures again from 0.
+      if (p.seconds < lastSeconds) lastStates = lastSeconds = 0;
+      const dt = p.seconds - lastSeconds;
+      const rate = dt > 0 ? (p.states - lastStates) / dt : 0;
+      last = now;
+      lastStates = p.states;
+      lastSeconds = p.seconds;
+      write(`pokecheck: ${what ? `${what}: ` : ''}${progressLine(p, rate)}`);
+    },
+    done() {},
+  };
+}

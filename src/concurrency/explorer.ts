@@ -13,11 +13,12 @@
  * of a one-at-a-time search. Performance notes: docs/performance.md.
  */
 import type { StoredPaths } from './paths.js';
-import { FirstViolations, limitReached } from './search-stop.js';
-import { createVisitedSet, type StoreKind, type VisitedSet } from './visited-set.js';
+import { createVisitedSet } from './create-visited-set.js';
+import { FirstViolations, limitReached, stopRequested, type SearchLimit } from './search-stop.js';
+import type { StoreKind, VisitedSet } from './visited-set.js';
 import type { TransitionSystem } from './system.js';
 
-export type SearchLimit = 'max-states' | 'max-memory' | 'store-full';
+export type { SearchLimit } from './search-stop.js';
 
 export interface ExploreOptions {
   /**
@@ -35,6 +36,14 @@ export interface ExploreOptions {
   storeCapacityBytes?: number;
   /** Stop at the first violation of any property instead of looking for every one. */
   stopAtFirstViolation?: boolean;
+  /**
+   * A cell (an Int32Array, usually over a SharedArrayBuffer) that another
+   * thread or a signal handler sets to end the search as a limit does:
+   * STOP_INTERRUPTED or STOP_TIME_LIMIT (search-stop.ts). Read once a batch.
+   */
+  stop?: Int32Array;
+  /** Wall-clock deadline (Date.now() milliseconds): past it the search stops with limit 'time-limit'. */
+  deadline?: number;
   /** Called about every `progressEveryMs` with the search's figures. */
   onProgress?: (p: ExploreProgress) => void;
   progressEveryMs?: number;
@@ -55,8 +64,9 @@ export interface ExploreResult<S extends StoredPaths = StoredPaths> {
   /** True iff the search stopped because the violations it was asked to find were found. */
   stoppedOnViolation: boolean;
   /**
-   * Which limit cut the search short, if any: --max-states, --max-memory, or
-   * 'store-full' (the visited set's own capacity, 4 GiB for the WebAssembly one).
+   * Which limit cut the search short, if any: --max-states, --max-memory,
+   * 'store-full' (the visited set's own capacity, 4 GiB for the WebAssembly
+   * one), 'time-limit' (the deadline) or 'interrupted' (the stop cell).
    */
   limit: SearchLimit | null;
   states: number;
@@ -172,7 +182,7 @@ export function explore(sys: TransitionSystem, opts: ExploreOptions = {}): Explo
     const bytes = store.bytes;
     if (bytes > peakBytes) peakBytes = bytes;
     // The next batch adds at most `cap` states.
-    limit = limitReached(store, cap, maxStates, maxBytes);
+    limit = limitReached(store, cap, maxStates, maxBytes) ?? stopRequested(opts);
     if (limit) break;
     if (opts.onProgress) {
       const now = performance.now();

@@ -38,7 +38,11 @@ export interface StepView {
   actor: string;
   /** What that actor did, in kernel terms. */
   action: string;
-  /** The line of a protocol file (src/protocol/) this step executed, when it came from one. */
+  /**
+   * Optional: the line of a protocol file (src/protocol/) this step executed.
+   * It is carried into the counterexample (CounterexampleStep.source), and
+   * SARIF locates a result there.
+   */
   source?: { file: string; line: number; column: number };
 }
 
@@ -58,8 +62,25 @@ export interface CheckableModel {
    * (`pokecheck graph --kind protocol`), e.g. the poke site's state A-D.
    */
   group?(state: Int32Array): StateGroup;
+  /**
+   * Optional: what the model says about what it proves (src/check/about.ts
+   * fills in what a model leaves out from its own table).
+   */
+  readonly provenance?: ModelProvenance;
   /** Optional: the xstate machines this model's actors run, as it compiled them (for graphs). */
   actorMachines?(): ActorMachine[];
+}
+
+/** A model's own account of its steps, its bytes and the scope of its claim (all optional). */
+export interface ModelProvenance {
+  /** The protocol's steps, one line each. */
+  steps?: string[];
+  /** The kernel and CPU the executed bytes come from, e.g. `linux 6.1 x86-64 (oracle linux-6.1.0-56-amd64)`. */
+  bytes?: string;
+  /** What a holding verdict covers, in one sentence. */
+  scope?: string;
+  /** Where the protocol is written (a protocol file), for SARIF locations. */
+  source?: { file: string; line?: number; column?: number };
 }
 
 /** A group of product states that the protocol picture draws as one node. */

@@ -1,10 +1,37 @@
 /**
  * What stops a one-store search (explorer.ts, pipeline/explore-pipeline.ts):
- * the violations it was asked to find, or a limit.
+ * the violations it was asked to find, or a limit (also used by the
+ * partitions of a parallel search for the stop cell and the deadline).
  */
-import type { SearchLimit } from './explorer.js';
 import type { TransitionSystem } from './system.js';
 import type { VisitedSet } from './visited-set.js';
+
+/**
+ * Why a search stopped before it was complete: --max-states, --max-memory,
+ * the visited set's own capacity, the wall-clock deadline (--time-limit), or
+ * a request to stop (SIGINT/SIGTERM on the command line).
+ */
+export type SearchLimit = 'max-states' | 'max-memory' | 'store-full' | 'time-limit' | 'interrupted';
+
+/** Values of a stop cell (ExploreOptions.stop): 0 go on. */
+export const STOP_INTERRUPTED = 1;
+export const STOP_TIME_LIMIT = 2;
+
+/** What a stop cell or a deadline asks for, if anything (cheap enough to call once a batch). */
+export function stopRequested(opts: { stop?: Int32Array; deadline?: number }): SearchLimit | null {
+  if (opts.stop) {
+    const v = Atomics.load(opts.stop, 0);
+    if (v === STOP_INTERRUPTED) return 'interrupted';
+    if (v === STOP_TIME_LIMIT) return 'time-limit';
+  }
+  if (opts.deadline !== undefined && Date.now() >= opts.deadline) return 'time-limit';
+  return null;
+}
+
+/** The code a stop cell holds for a limit (0 for none): how partitions tell each other. */
+export function stopCode(limit: SearchLimit | null): number {
+  return limit === 'interrupted' ? STOP_INTERRUPTED : limit === 'time-limit' ? STOP_TIME_LIMIT : 0;
+}
 
 /** The first state (by index) violating each property, as the search meets them. */
 export class FirstViolations {

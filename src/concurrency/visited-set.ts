@@ -2,11 +2,11 @@
  * What the explorer needs of its visited set. Two implementations give the
  * same results: StateStore (state-store.ts, plain TypeScript, the reference)
  * and WasmStateStore (wasm/, the same algorithm with its hot loop in
- * WebAssembly, the default because it is faster). `createVisitedSet` picks.
+ * WebAssembly, the default because it is faster). `createVisitedSet`
+ * (create-visited-set.ts) picks; this module only declares the interface, so
+ * the stores can implement it without importing their own factory.
  */
 import type { StoredPaths } from './paths.js';
-import { StateStore } from './state-store.js';
-import { WasmStateStore } from './wasm/wasm-state-store.js';
 
 export interface VisitedSet extends StoredPaths {
   readonly width: number;
@@ -30,8 +30,3 @@ export interface VisitedSet extends StoredPaths {
 
 /** Which implementation of the visited set a search uses. */
 export type StoreKind = 'wasm' | 'js';
-
-/** `capacityBytes` caps the WebAssembly store below its 4 GiB (the TypeScript one has no cap). */
-export function createVisitedSet(width: number, kind: StoreKind = 'wasm', capacityBytes?: number): VisitedSet {
-  return kind === 'js' ? new StateStore(width) : new WasmStateStore(width, undefined, capacityBytes);
-}

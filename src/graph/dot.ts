@@ -61,9 +61,10 @@ export function hWrap(text: string, width: number, align: 'left' | 'center' = 'c
 }
 
 /** The common look of every pokecheck graph. */
-export const GRAPH_STYLE = 'fontname="Helvetica", fontsize=11, bgcolor="white", pad=0.2';
-export const NODE_STYLE = 'fontname="Helvetica", fontsize=10';
-export const EDGE_STYLE = 'fontname="Helvetica", fontsize=9, color="#555555"';
+// Sizes for a figure shown at about 1400 px: the smallest text stays about 12 px.
+export const GRAPH_STYLE = 'fontname="Helvetica", fontsize=14, bgcolor="white", pad=0.2';
+export const NODE_STYLE = 'fontname="Helvetica", fontsize=13';
+export const EDGE_STYLE = 'fontname="Helvetica", fontsize=12, color="#555555"';
 
 /** Palette shared by graphs and the HTML report. */
 export const COLOR = {
@@ -74,5 +75,7 @@ export const COLOR = {
   neutralFill: '#eef2f8',
   changed: '#b3261e',
   path: '#1a56db',
+  /** A grace period the updater waits for (synchronize_rcu). */
+  wait: '#6a1b9a',
   lane: ['#e8f0fe', '#e6f4ea', '#fff4e5', '#f3e8fd', '#e0f7fa', '#fce4ec', '#f1f8e9', '#ede7f6'],
 } as const;

@@ -10,6 +10,11 @@
  * the first violations and the picture is the whole reachable space. A group
  * the model calls forbidden (A) is drawn red when reachable; an unreachable
  * group is simply absent.
+ *
+ * A step that changes neither the group nor the bytes draws no edge, except
+ * the updater's synchronize_rcu(): it is what tells v5.10 from no-sync, so
+ * each group where the updater waits for a grace period lists those steps
+ * (`waits`, a dashed loop in the picture).
  */
 import { explore } from '../concurrency/explorer.js';
 import type { CheckableModel } from '../concurrency/model.js';
@@ -27,6 +32,8 @@ export interface GroupNode {
   states: number;
   /** Of those, how many violate each property (by id). */
   violations: Record<string, number>;
+  /** The synchronize_rcu() steps the updater takes while the text is in this group. */
+  waits: string[];
 }
 
 export interface GroupEdge {
@@ -106,7 +113,7 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
     const g = group(cur);
     let node = groups.get(g.name);
     if (!node) {
-      node = { name: g.name, doc: g.doc, forbidden: g.forbidden, initial: false, states: 0, violations: {} };
+      node = { name: g.name, doc: g.doc, forbidden: g.forbidden, initial: false, states: 0, violations: {}, waits: [] };
       groups.set(g.name, node);
     }
     node.states++;
@@ -119,7 +126,12 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
     sys.expand(cur, next, (action) => {
       transitions++;
       const g2 = group(next);
-      if (g2.name === g.name && siteBytesAt(indexOf(next), next) === bytes) return;
+      if (g2.name === g.name && siteBytesAt(indexOf(next), next) === bytes) {
+        // Without the per-state detail ("(waits for cpu0, cpu1)"): one line per kind of step.
+        const a = pokeLabel(m.describe(cur, next, action).action).replace(/\s*\([^()]*\)$/, '');
+        if (/synchronize_rcu/.test(a) && !node.waits.includes(a)) node.waits.push(a);
+        return;
+      }
       const key = `${g.name}\0${g2.name}`;
       let e = edges.get(key);
       if (!e) {
@@ -140,7 +152,7 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
     complete: r.complete,
     limit: r.limit,
     symmetry: r.symmetry,
-    groups: [...groups.values()].sort(byName),
+    groups: [...groups.values()].sort(byName).map((g) => ({ ...g, waits: [...g.waits].sort((a, b) => Number(/returns/.test(a)) - Number(/returns/.test(b)) || a.localeCompare(b)) })),
     edges: [...edges.values()].map(({ labelSet, ...e }) => ({ ...e, labels: [...labelSet].sort() })),
   };
 }
@@ -156,10 +168,10 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
   const init = p.groups.find((g) => g.initial);
   if (init) lines.push('  __start [shape=point, width=0.12, label=""];');
   for (const g of p.groups) {
-    const viol = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n}`);
-    let label = `<<font point-size="16"><b>${h(g.name)}</b></font>${g.forbidden ? ` <font color="${COLOR.forbidden}"><b>FORBIDDEN</b></font>` : ''}`;
-    label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="9">${g.states} state${g.states === 1 ? '' : 's'}</font>`;
-    if (viol.length) label += `<br/><font point-size="9" color="${COLOR.forbidden}">${h(viol.join(', '))}</font>`;
+    const viol = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n} of them`);
+    let label = `<<font point-size="20"><b>${h(g.name)}</b></font>${g.forbidden ? ` <font color="${COLOR.forbidden}"><b>FORBIDDEN</b></font>` : ''}`;
+    label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="12">${g.states} state${g.states === 1 ? '' : 's'}</font>`;
+    if (viol.length) label += `<br/><font point-size="12" color="${COLOR.forbidden}">${h(viol.join(', '))}</font>`;
     label += '>';
     lines.push(
       `  ${q(g.name)}${attrs({
@@ -173,6 +185,11 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
     );
   }
   if (init) lines.push(`  __start -> ${q(init.name)};`);
+  for (const g of p.groups) {
+    if (!g.waits.length) continue;
+    const label = `<${g.waits.map((l) => hWrap(l, 44, 'left')).join('')}>`;
+    lines.push(`  ${q(g.name)} -> ${q(g.name)}${attrs({ label, style: 'dashed', color: COLOR.wait, fontcolor: COLOR.wait, tooltip: `${g.name}: the updater waits for a grace period here` })};`);
+  }
   for (const e of p.edges) {
     const label = `<${e.labels.map((l) => hWrap(l, 44, 'left')).join('')}>`;
     const bad = p.groups.find((g) => g.name === e.to)?.forbidden;
@@ -187,7 +204,12 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
     );
   }
   const search = p.complete ? `all ${p.states} reachable states` : `the first ${p.states} states (search stopped by --${p.limit ?? 'limit'}: the picture may be partial)`;
-  const forbiddenAbsent = p.groups.some((g) => g.forbidden) ? '' : '; no forbidden group is reachable';
+  const violated = [...new Set(p.groups.flatMap((g) => Object.keys(g.violations)))].sort();
+  const forbiddenAbsent = p.groups.some((g) => g.forbidden)
+    ? ''
+    : violated.length
+      ? `; the text never reaches a forbidden group, yet ${violated.join(', ')} ${violated.length === 1 ? 'is' : 'are'} violated: a property of what CPUs execute over time, which the groups do not show (see the counterexample's lanes)`
+      : '; no forbidden group is reachable';
   lines.push(`  label=${qLeft(wrap(`${p.model} --protocol ${p.protocol} --cpus ${p.cpus}: ${search}${p.symmetry ? ' (up to CPU symmetry)' : ''}${forbiddenAbsent}`, 100))}; labelloc=t; labeljust=l;`);
   lines.push('}');
   return {

@@ -11,9 +11,10 @@
  * it (e.g. `violated` expected without naming a property), every property
  * without an expectation carries the failure, so it is never lost.
  */
+import { limitText } from '../check/format.js';
 import type { Counterexample, CheckResult, PropertyStatus } from '../check/result.js';
 import type { ReferenceCheck } from '../concurrency/model.js';
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 
 export type ExpectedStatus = 'holds' | 'violated' | null;
 
@@ -42,7 +43,7 @@ function found(r: CheckResult, status: PropertyStatus, c: Counterexample | null)
     case 'violated':
       return `violated: shortest counterexample ${c ? c.steps.length : '?'} steps`;
     case 'incomplete':
-      return `incomplete: search stopped by --${r.limit ?? 'limit'} after ${r.states} states, nothing proved`;
+      return `incomplete: search stopped ${r.limit ? limitText(r.limit) : 'by a limit'} after ${r.states} states, nothing proved`;
     case 'not-checked':
       return 'not checked: the protocol does not promise it';
   }

@@ -9,7 +9,7 @@
  * so that a drawing problem never hides a verdict.
  */
 import { findModel } from '../../models/index.js';
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import type { CheckableModel } from '../concurrency/model.js';
 import type { DrawnGraph } from '../graph/graph.js';
 import { renderSvg } from '../graph/graphviz.js';

@@ -1,5 +1,5 @@
 /** The report's results table: per model, one row per check, one column per property. */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import { h as esc } from '../graph/dot.js';
 import { propertyOutcomes } from './expect.js';
 import { checkSlug, protocolLabel } from './names.js';

@@ -5,11 +5,11 @@
  * machines and each counterexample as a step-through view with its lanes;
  * then the machines of the model's actors that every check shares.
  */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import { findModel } from '../../models/index.js';
 import { h as esc } from '../graph/dot.js';
 import { inlineSvg } from '../graph/svg.js';
-import { VERSION } from '../version.js';
+import { versionText } from '../version.js';
 import type { ReportGraphs, RenderedGraph } from './graphs.js';
 import { CSS, SCRIPT } from './html-assets.js';
 import { graphFigure } from './html-figure.js';
@@ -30,7 +30,7 @@ export function reportHtml(outcomes: ReferenceOutcome[], graphs: ReportGraphs, o
   const body: string[] = [];
   body.push(
     `<header><h1>pokecheck report</h1><p><span class="status ${bad ? 'bad' : 'ok'}">${outcomes.length - bad} of ${outcomes.length} verdicts as expected</span></p>`,
-    `<p class="meta">pokecheck ${esc(VERSION)} · ${esc((opts.date ?? new Date()).toISOString())} · Node ${esc(process.version)} · ${outcomes.length} checks of ${models.length} model${models.length === 1 ? '' : 's'}</p></header>`,
+    `<p class="meta">pokecheck ${esc(versionText())} · ${esc((opts.date ?? new Date()).toISOString())} · Node ${esc(process.version)} · ${outcomes.length} checks of ${models.length} model${models.length === 1 ? '' : 's'}</p></header>`,
   );
   body.push('<nav><b>Contents</b><ul><li><a href="#results">Results</a></li>');
   for (const m of models) {

@@ -8,7 +8,7 @@
  * decides all of a check's properties).
  */
 import { counterexampleText } from '../check/format.js';
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import { propertyOutcomes } from './expect.js';
 import { checkTitle } from './names.js';
 import { xmlEscape as x } from './xml.js';
@@ -42,6 +42,18 @@ export function junitXml(outcomes: ReferenceOutcome[]): string {
         states: String(r.states),
         transitions: String(r.transitions),
         depth: String(r.depth),
+        ...(r.limit ? { limit: r.limit } : {}),
+        ...(r.about
+          ? {
+              'pokecheck.version': r.about.tool.version,
+              'pokecheck.commit': r.about.tool.commit ?? 'unknown',
+              configuration: JSON.stringify(r.about.configuration),
+              scope: r.about.scope,
+              ...(r.about.protocol ? { 'protocol.summary': r.about.protocol.summary } : {}),
+              ...(r.about.bytes ? { bytes: r.about.bytes } : {}),
+              ...(r.about.steps ? { 'protocol.steps': r.about.steps.join('\n') } : {}),
+            }
+          : {}),
       }).map(([k, v]) => `      <property name="${k}" value="${x(v)}"/>`),
       '    </properties>',
     ];

@@ -1,6 +1,6 @@
 /** How a reference check is named in file names, anchors and titles. */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
-import { optionsText } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
+import { optionsText } from '../check/reference.js';
 
 /** `tailcall-poke_v5.10_3cpu`, `tailcall-poke_v5.10_level-byte_2cpu`: safe as a file name and an HTML id. */
 export function checkSlug(o: ReferenceOutcome): string {

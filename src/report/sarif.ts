@@ -4,40 +4,51 @@
  * actor that steps (each CPU, the updater, rcu), the steps numbered by
  * `executionOrder` across threads and each carrying the poke sites' bytes
  * after it as `state`. A violation the reference expects (a historical
- * protocol's known bug) is a `note`; any other is an `error`. Results are
- * located at the line of the model's source that declares the check, when
- * the source is there to point at (GitHub code scanning needs a file).
+ * protocol's known bug) is a `note`; any other is an `error`.
+ *
+ * Locations never name a file of pokecheck's own (a user's repository has no
+ * models/*.ts): a result is located at the source of the protocol step that
+ * completes the counterexample when the model knows it
+ * (CounterexampleStep.source, a protocol file's line); otherwise at the file
+ * the user names with `--sarif-root FILE` (e.g. the workflow that runs
+ * pokecheck, or the kernel file the protocol is taken from), line 1;
+ * otherwise only at a logical location (the check's name), which SARIF
+ * allows but GitHub code scanning does not display: give --sarif-root there.
+ * Every result carries what the run proved (about.ts) in its properties.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Location, Log, ReportingDescriptor, Result, ThreadFlow, ThreadFlowLocation } from 'sarif';
 import type { Counterexample } from '../check/result.js';
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
 import { lanesOf } from '../graph/lanes.js';
-import { VERSION } from '../version.js';
+import { toolIdentity, VERSION } from '../version.js';
 import { propertyOutcomes } from './expect.js';
 import { checkTitle } from './names.js';
 
-const SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-
-/** The repository root (the folder holding package.json and models/), found upwards from this file. */
-function sourceRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'models'))) return dir;
-    dir = dirname(dir);
-  }
-  return null;
+export interface SarifOptions {
+  /** The file (relative to the repository root) results are located at when no step names its source. */
+  root?: string;
 }
 
-function checkLocation(o: ReferenceOutcome, root: string | null): Location {
+const SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+
+/** A relative URI for a path (forward slashes, no leading ./). */
+function uriOf(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+/** Where a result points: the source of the last step that has one, else --sarif-root, else only the check's name. */
+export function resultLocation(o: ReferenceOutcome, c: Counterexample | null, opts: SarifOptions = {}): Location {
   const logical = { logicalLocations: [{ name: o.check.protocol, fullyQualifiedName: checkTitle(o), kind: 'module' }] };
-  const rel = `models/${o.model}.ts`;
-  if (!root || !existsSync(join(root, rel))) return logical;
-  const lines = readFileSync(join(root, rel), 'utf8').split('\n');
-  const at = lines.findIndex((l) => l.includes(`protocol: '${o.check.protocol}'`) && l.includes(`cpus: ${o.check.cpus}`));
-  return { physicalLocation: { artifactLocation: { uri: rel, uriBaseId: '%SRCROOT%' }, region: { startLine: at + 1 || 1 } }, ...logical };
+  // Only a user's protocol file (--protocol-file: the result's protocol is its path) is a place in
+  // the user's repository; the shipped protocols/*.c are ours and are never pointed at.
+  const own = o.result.protocol.endsWith('.c');
+  const src = c && own ? [...c.steps].reverse().find((s) => s.source)?.source : undefined;
+  if (src) {
+    const region = { startLine: Math.max(1, src.line), ...(src.column ? { startColumn: src.column } : {}) };
+    return { physicalLocation: { artifactLocation: { uri: uriOf(src.file), uriBaseId: '%SRCROOT%' }, region }, ...logical };
+  }
+  if (opts.root) return { physicalLocation: { artifactLocation: { uri: uriOf(opts.root), uriBaseId: '%SRCROOT%' }, region: { startLine: 1 } }, ...logical };
+  return logical;
 }
 
 function stepState(sites: Counterexample['initial']['sites'], rest: string): Record<string, { text: string }> {
@@ -68,8 +79,7 @@ export function threadFlows(c: Counterexample): ThreadFlow[] {
   return [...flows.entries()].sort(([a], [b]) => lanes.of(a) - lanes.of(b)).map(([actor, locations]) => ({ id: actor, message: { text: actor }, locations }));
 }
 
-export function sarifLog(outcomes: ReferenceOutcome[]): Log {
-  const root = sourceRoot();
+export function sarifLog(outcomes: ReferenceOutcome[], opts: SarifOptions = {}): Log {
   const rules: ReportingDescriptor[] = [];
   const ruleIndex = new Map<string, number>();
   const results: Result[] = [];
@@ -91,9 +101,9 @@ export function sarifLog(outcomes: ReferenceOutcome[]): Log {
         message: {
           text: `${checkTitle(o)}: ${p.id} violated (${p.description}); shortest schedule ${c.steps.length} steps${p.expected === 'violated' ? ', as the reference expects' : ''}.`,
         },
-        locations: [checkLocation(o, root)],
+        locations: [resultLocation(o, c, opts)],
         codeFlows: [{ message: { text: `shortest schedule (breadth-first), replayed from the initial text: ${init}` }, threadFlows: threadFlows(c) }],
-        properties: { model: o.model, protocol: o.check.protocol, cpus: o.check.cpus, options: o.check.options ?? {}, expected: p.expected === 'violated', states: o.result.states },
+        properties: { model: o.model, protocol: o.check.protocol, cpus: o.check.cpus, options: o.check.options ?? {}, expected: p.expected === 'violated', states: o.result.states, ...(o.result.about ? { about: o.result.about } : {}) },
       });
     }
   }
@@ -102,7 +112,7 @@ export function sarifLog(outcomes: ReferenceOutcome[]): Log {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'pokecheck', version: VERSION, semanticVersion: VERSION, rules } },
+        tool: { driver: { name: 'pokecheck', version: VERSION, semanticVersion: VERSION, rules, properties: { commit: toolIdentity().commit } } },
         invocations: [{ executionSuccessful: true }],
         results,
       },
@@ -110,6 +120,6 @@ export function sarifLog(outcomes: ReferenceOutcome[]): Log {
   };
 }
 
-export function sarifJson(outcomes: ReferenceOutcome[]): string {
-  return JSON.stringify(sarifLog(outcomes), null, 2) + '\n';
+export function sarifJson(outcomes: ReferenceOutcome[], opts: SarifOptions = {}): string {
+  return JSON.stringify(sarifLog(outcomes, opts), null, 2) + '\n';
 }

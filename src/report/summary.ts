@@ -1,6 +1,7 @@
 /** `summary.md`: the report's table in Markdown, for a CI job summary (e.g. `$GITHUB_STEP_SUMMARY`). */
-import type { ReferenceOutcome } from '../cli/check-cmd.js';
-import { optionsText } from '../cli/check-cmd.js';
+import type { ReferenceOutcome } from '../check/reference.js';
+import { optionsText } from '../check/reference.js';
+import { versionText } from '../version.js';
 import { propertyOutcomes, type PropertyOutcome } from './expect.js';
 
 export const STATUS_MARK: Record<PropertyOutcome['status'], string> = { holds: '✓', violated: '✗', incomplete: '?', 'not-checked': '–' };
@@ -17,6 +18,8 @@ export function summaryMarkdown(outcomes: ReferenceOutcome[]): string {
     '# pokecheck report',
     '',
     `**${outcomes.length - bad} of ${outcomes.length} verdicts as expected.**`,
+    '',
+    `pokecheck ${versionText()}; each check's \`checks/*.md\` says what it covers (configuration, protocol steps, bytes, scope).`,
     '',
     '| model | protocol | options | CPUs | expected | found | properties | states | transitions | seconds | |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

@@ -45,6 +45,8 @@ export function exploreParallel(sys: TransitionSystem, workers: number, source: 
     stopAtFirstViolation: !!opts.stopAtFirstViolation,
     store: opts.store ?? 'wasm',
     storeCapacityBytes: opts.storeCapacityBytes,
+    stop: opts.stop,
+    deadline: opts.deadline,
   };
   const ports: MessagePort[] = [];
   for (let k = 1; k < P; k++) {

@@ -21,10 +21,11 @@
  * is at the smallest depth (a shortest counterexample). State, transition and
  * depth counts equal those of the one-thread search.
  */
-import type { SearchLimit } from '../explorer.js';
 import { hashWords } from '../state-store.js';
 import type { TransitionSystem } from '../system.js';
-import { createVisitedSet, type StoreKind, type VisitedSet } from '../visited-set.js';
+import { createVisitedSet } from '../create-visited-set.js';
+import { STOP_TIME_LIMIT, stopCode, stopRequested, type SearchLimit } from '../search-stop.js';
+import type { StoreKind, VisitedSet } from '../visited-set.js';
 import {
   barrier,
   bigField,
@@ -41,6 +42,8 @@ import {
   FANOUT_MAX,
   outboxViews,
   outCount,
+  publishStop,
+  stopPublished,
   ROUND,
   type SharedSearch,
 } from './shared.js';
@@ -52,6 +55,9 @@ export interface PartitionOptions {
   stopAtFirstViolation: boolean;
   store: StoreKind;
   storeCapacityBytes?: number;
+  /** The stop cell and deadline of ExploreOptions: read by partition 0 only, which publishes what it saw. */
+  stop?: Int32Array;
+  deadline?: number;
 }
 
 /** How the search ended; every partition reaches the same one. */
@@ -204,6 +210,7 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
     const mine = store.bytesFor(sh.cap * P);
     big[bigField(k, B_PROJECTED)] = mine;
     big[bigField(k, B_FULL)] = mine > store.capacityBytes ? 1 : 0;
+    if (k === 0) publishStop(sh, stopCode(stopRequested(opts)));
     barrier(sh);
     // Decide, from figures every partition reads alike.
     let states = 0;
@@ -236,6 +243,8 @@ export function runPartition(sys: TransitionSystem, sh: SharedSearch, k: number,
       outcome = { complete: false, stoppedOnViolation: false, limit: 'max-memory' };
     } else if (full) {
       outcome = { complete: false, stoppedOnViolation: false, limit: 'store-full' };
+    } else if (stopPublished(sh) !== 0) {
+      outcome = { complete: false, stoppedOnViolation: false, limit: stopPublished(sh) === STOP_TIME_LIMIT ? 'time-limit' : 'interrupted' };
     } else if (levelDone) {
       if (!grew) outcome = { complete: true, stoppedOnViolation: false, limit: null };
       else {

@@ -23,6 +23,8 @@ const C_GEN = 1;
 const C_ABORT = 2;
 /** How many workers have posted their arrays back. */
 const C_POSTED = 3;
+/** Partition 0's reading of the stop cell / deadline (a stop code of search-stop.ts), for all to decide alike. */
+const C_STOP = 4;
 const HEADER = 8;
 
 /** Per-partition fields of `ctl`, after the outbox counts (P of them). */
@@ -120,6 +122,16 @@ export function abort(sh: SharedSearch): void {
   Atomics.store(sh.ctl, C_ABORT, 1);
   Atomics.add(sh.ctl, C_GEN, 1);
   Atomics.notify(sh.ctl, C_GEN);
+}
+
+/** Partition 0 publishes a stop request before the round's last barrier (once set, it stays). */
+export function publishStop(sh: SharedSearch, code: number): void {
+  if (code !== 0 && sh.ctl[C_STOP] === 0) sh.ctl[C_STOP] = code;
+}
+
+/** The stop request as of the last barrier: every partition reads the same. */
+export function stopPublished(sh: SharedSearch): number {
+  return sh.ctl[C_STOP];
 }
 
 export function aborted(sh: SharedSearch): boolean {

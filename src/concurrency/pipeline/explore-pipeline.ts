@@ -23,10 +23,10 @@
  * counterexample replay).
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { ExploreOptions, ExploreResult, SearchLimit } from '../explorer.js';
+import type { ExploreOptions, ExploreResult } from '../explorer.js';
 import type { SystemSource } from '../parallel/explore-parallel.js';
 import type { TransitionSystem } from '../system.js';
-import { FirstViolations, limitReached } from '../search-stop.js';
+import { FirstViolations, limitReached, stopRequested, type SearchLimit } from '../search-stop.js';
 import type { VisitedSet } from '../visited-set.js';
 import { WasmStateStore } from '../wasm/wasm-state-store.js';
 import type { ExpanderJob } from './expander.js';
@@ -122,7 +122,7 @@ export function explorePipeline(sys: TransitionSystem, source: SystemSource, opt
       const bytes = store.bytes;
       if (bytes > peakBytes) peakBytes = bytes;
       // Only the next batch is inserted before this check comes again: at most SLOT_CAP states.
-      limit = limitReached(store, SLOT_CAP, maxStates, maxBytes);
+      limit = limitReached(store, SLOT_CAP, maxStates, maxBytes) ?? stopRequested(opts);
       if (limit) break;
       if (opts.onProgress) {
         const now = performance.now();
