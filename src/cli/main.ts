@@ -13,6 +13,7 @@ import { listCommand } from './list-cmd.js';
 import { reportCommand } from './report-cmd.js';
 import { graphCommand } from './graph-cmd.js';
 import { jitCommand } from './jit-cmd.js';
+import { sampleCommand } from './sample-cmd.js';
 
 const USAGE = `usage: pokecheck <command> [options]
 
@@ -28,6 +29,13 @@ commands:
                          (slower; no 4 GiB cap)
   check --all [--workers N] [--junit FILE] [--sarif FILE]
                          every model and protocol in its reference configuration
+  sample <model> [--protocol P] [--cpus N] [--runs R] [--steps S] [--seed X] [--replay PATH]
+                [--scheduler uniform|biased] [--ok-if-none] [--json FILE] [model options]
+                         R random schedules of at most S steps (fast-check; default 1000
+                         of 200, biased), every property checked at every step; a
+                         violation is shrunk and printed like check's, with the seed and
+                         path that replay it; finding nothing proves nothing: exit 3
+                         (0 with --ok-if-none)
   list                   models, protocols, expected verdicts
   report [--out DIR] [--no-symmetry] [--workers N]
                          run check --all and write the report (default report/):
@@ -47,6 +55,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     switch (cmd) {
       case 'check':
         return checkCommand(rest, io);
+      case 'sample':
+        return sampleCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
       case 'report':
