@@ -59,17 +59,30 @@ export function schedules(opts: ScheduleOptions = {}): fc.Arbitrary<number[]> {
 }
 
 /**
- * Schedules whose first shrink is the cut after the first violating step:
- * the choices after it play no part, and fast-check would otherwise spend
- * most of its shrinking on taking them out one chunk at a time.
+ * Schedules of one model, shrunk first in the model's own terms, then by
+ * fast-check's array shrinking:
+ *  - the cut after the first violating step (the choices after it play no
+ *    part, and fast-check would spend most of its shrinking taking them out
+ *    a chunk at a time);
+ *  - each step left out in turn, the other steps kept as the same actions
+ *    (fast-check's own removal of a choice shifts what every later choice
+ *    means, and so stops at schedules that a deletion here still shortens);
+ *  - each step moved before the steps just before it that have higher action
+ *    numbers (so that a race one actor wins late is tried won early, after
+ *    which the violation often comes sooner and the cut above shortens it;
+ *    each such move lowers the number of out-of-order pairs, so these moves
+ *    cannot go round in circles).
+ * All are deterministic, so fast-check's path replays them.
  */
-class TrimmedSchedules extends fc.Arbitrary<number[]> {
+class ModelSchedules extends fc.Arbitrary<number[]> {
+  private readonly player: SchedulePlayer;
   constructor(
+    m: CheckableModel,
+    scheduler: SchedulerKind,
     private readonly inner: fc.Arbitrary<number[]>,
-    /** Steps to the first violating state, or the schedule's length if none. */
-    private readonly lengthOf: (s: number[]) => number,
   ) {
     super();
+    this.player = new SchedulePlayer(m, scheduler);
   }
   generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<number[]> {
     return this.inner.generate(mrng, biasFactor);
@@ -78,16 +91,31 @@ class TrimmedSchedules extends fc.Arbitrary<number[]> {
     return this.inner.canShrinkWithoutContext(value);
   }
   shrink(value: number[], context: unknown): fc.Stream<fc.Value<number[]>> {
-    const n = this.lengthOf(value);
-    const rest = this.inner.shrink(value, context);
-    return n < value.length ? fc.Stream.of(new fc.Value(value.slice(0, n), undefined)).join(rest) : rest;
+    const p = this.player.play(value);
+    if (p.steps < value.length) return fc.Stream.of(new fc.Value(value.slice(0, p.steps), undefined));
+    return fc.stream(this.deletions(value, p.violations !== 0)).join(this.inner.shrink(value, context));
+  }
+  private *deletions(value: number[], violating: boolean): IterableIterator<fc.Value<number[]>> {
+    if (!violating) return;
+    const actions = this.player.actions(value);
+    for (let i = actions.length - 1; i >= 0; i--) {
+      const s = this.player.scheduleOf([...actions.slice(0, i), ...actions.slice(i + 1)]);
+      if (s) yield new fc.Value(s, undefined);
+    }
+    for (let i = 1; i < actions.length; i++) {
+      let j = i;
+      while (j > 0 && actions[j - 1] > actions[i]) j--;
+      if (j === i) continue;
+      const s = this.player.scheduleOf([...actions.slice(0, j), actions[i], ...actions.slice(j, i), ...actions.slice(i + 1)]);
+      if (s) yield new fc.Value(s, undefined);
+    }
   }
 }
 
-/** `schedules`, for one model: its shrinking starts by cutting what follows the first violation. */
+/** `schedules`, for one model: its shrinking starts in the model's own terms (ModelSchedules). */
 export function modelSchedules(m: CheckableModel, opts: ScheduleOptions = {}): fc.Arbitrary<number[]> {
-  const player = new SchedulePlayer(m, opts.scheduler ?? DEFAULT_SCHEDULER);
-  return new TrimmedSchedules(schedules(opts), (s) => player.play(s).steps);
+  const scheduler = opts.scheduler ?? DEFAULT_SCHEDULER;
+  return new ModelSchedules(m, scheduler, schedules({ ...opts, scheduler }));
 }
 
 /** The counterexamples of `schedule` (one per property its last state violates, cycles cut), or none. */

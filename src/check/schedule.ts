@@ -139,6 +139,38 @@ export class SchedulePlayer {
     return { steps: schedule.length, violations: 0, stuck: false };
   }
 
+  /** The actions `schedule` takes, up to its first violating state. */
+  actions(schedule: Schedule): number[] {
+    const steps: ReplayedStep[] = [];
+    const observe = this.observe;
+    this.observe = null;
+    this.play(schedule, steps);
+    this.observe = observe;
+    return steps.map((s) => s.action);
+  }
+
+  /**
+   * The schedule that takes exactly `actions` (each the first enabled move
+   * with that action number), or null if one of them is not enabled when its
+   * turn comes. The choices it gives are read the same way by either scheduler.
+   */
+  scheduleOf(actions: readonly number[]): number[] | null {
+    const sys = this.model.system;
+    const w = this.w;
+    const out: number[] = [];
+    sys.initial(this.cur);
+    for (const a of actions) {
+      this.count = 0;
+      sys.expand(this.cur, this.next, this.sink);
+      let j = 0;
+      while (j < this.count && this.acts[j] !== a) j++;
+      if (j === this.count) return null;
+      this.cur.set(this.succ.subarray(j * w, (j + 1) * w));
+      out.push(this.scheduler === 'uniform' ? j : 2 * j);
+    }
+    return out;
+  }
+
   /** The concrete trace of `schedule`, up to its first violating state. */
   trace(schedule: Schedule): ReplayedTrace & { violations: number } {
     const steps: ReplayedStep[] = [];
