@@ -64,9 +64,12 @@ export function schedules(opts: ScheduleOptions = {}): fc.Arbitrary<number[]> {
  *  - the cut after the first violating step (the choices after it play no
  *    part, and fast-check would spend most of its shrinking taking them out
  *    a chunk at a time);
- *  - each step left out in turn, the other steps kept as the same actions
- *    (fast-check's own removal of a choice shifts what every later choice
- *    means, and so stops at schedules that a deletion here still shortens);
+ *  - the same steps, taken with the smallest choices that take them;
+ *  - steps left out, the others kept as the same actions (fast-check's own
+ *    removal of a choice shifts what every later choice means, and so stops
+ *    at schedules that a deletion here still shortens): every step of one
+ *    action number (an actor that plays no part), then runs of steps, halves
+ *    first, down to single steps;
  *  - each step moved before the steps just before it that have higher action
  *    numbers (so that a race one actor wins late is tried won early, after
  *    which the violation often comes sooner and the cut above shortens it;
@@ -98,11 +101,32 @@ class ModelSchedules extends fc.Arbitrary<number[]> {
   private *deletions(value: number[], violating: boolean): IterableIterator<fc.Value<number[]>> {
     if (!violating) return;
     const actions = this.player.actions(value);
-    for (let i = actions.length - 1; i >= 0; i--) {
-      const s = this.player.scheduleOf([...actions.slice(0, i), ...actions.slice(i + 1)]);
-      if (s) yield new fc.Value(s, undefined);
+    const n = actions.length;
+    const tried = new Set<string>();
+    const candidate = (kept: number[]): fc.Value<number[]> | null => {
+      const k = kept.join(',');
+      if (kept.length === n || tried.has(k)) return null;
+      tried.add(k);
+      const s = this.player.scheduleOf(kept);
+      return s ? new fc.Value(s, undefined) : null;
+    };
+    // The same steps with the smallest choices that take them (fast-check's
+    // shrinking of each choice towards 0 then has little left to try).
+    const same = this.player.scheduleOf(actions);
+    if (same && same.some((c, i) => c !== value[i])) yield new fc.Value(same, undefined);
+    // Every step of one action number (an actor that plays no part, e.g. another CPU).
+    for (const a of [...new Set(actions)].sort((x, y) => y - x)) {
+      const c = candidate(actions.filter((x) => x !== a));
+      if (c) yield c;
     }
-    for (let i = 1; i < actions.length; i++) {
+    // Runs of steps, halves first, then single steps, from the end.
+    for (let size = n >> 1; size >= 1; size >>= 1) {
+      for (let i = n - size; i >= 0; i -= size) {
+        const c = candidate([...actions.slice(0, i), ...actions.slice(i + size)]);
+        if (c) yield c;
+      }
+    }
+    for (let i = 1; i < n; i++) {
       let j = i;
       while (j > 0 && actions[j - 1] > actions[i]) j--;
       if (j === i) continue;
