@@ -30,7 +30,8 @@ commands:
   check --all [--workers N] [--junit FILE] [--sarif FILE]
                          every model and protocol in its reference configuration
   sample <model> [--protocol P] [--cpus N] [--runs R] [--steps S] [--seed X] [--replay PATH]
-                [--scheduler uniform|biased] [--ok-if-none] [--json FILE] [model options]
+                [--scheduler uniform|biased] [--shrink-seconds S] [--ok-if-none] [--json FILE]
+                [model options]
                          R random schedules of at most S steps (fast-check; default 1000
                          of 200, biased), every property checked at every step; a
                          violation is shrunk and printed like check's, with the seed and
@@ -47,7 +48,7 @@ commands:
   jit verify <fixture.json | dir>...   re-JIT each fixture and compare with the kernel's bytes
   jit emit --fixture FILE              our image for a fixture, disassembled, poke sites marked
 
-exit codes: 0 holds, 1 violated, 2 bad input, 3 incomplete (a limit stopped the search)`;
+exit codes: 0 holds, 1 violated, 2 bad input, 3 incomplete (a limit stopped the search, or a sample found nothing)`;
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [cmd, ...rest] = argv;
