@@ -94,6 +94,21 @@ describe('sample', () => {
     expect(again.counterexamples).toEqual(first.counterexamples);
   });
 
+  it('replays exactly one schedule: a path to a schedule that violates nothing says so', () => {
+    const s = sample(noSync(), { seed: 7, path: '5000', runs: 10 });
+    expect(s.verdict).toBe('sampled');
+    expect(s.replay).toBe(true);
+    expect(s.runs).toBe(1);
+    expect(sampleText(s)[0]).toContain('the replayed schedule violates nothing');
+  });
+
+  it('finds the race with the uniform scheduler too', () => {
+    const s = sample(noSync(), { seed: SEED, runs: 200, scheduler: 'uniform' });
+    expect(s.verdict).toBe('violated');
+    expect(s.scheduler).toBe('uniform');
+    expect(s.counterexample!.property).toBe('P1');
+  });
+
   it('says a holding configuration was sampled, never that it holds', () => {
     const m = findModel('tailcall-poke')!.build({ protocol: 'v5.10', cpus: 3, options: {} });
     const s = sample(m, { seed: SEED, runs: 200, steps: 100 });
@@ -186,6 +201,8 @@ describe('pokecheck sample', () => {
     ['sample', 'tailcall-poke', '--replay', '1:2'],
     ['sample', 'tailcall-poke', '--seed', '1', '--replay', '1:x'],
     ['sample', 'tailcall-poke', '--seed', 'abc'],
+    // A path that leads nowhere under this seed and these options.
+    ['sample', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '3', '--seed', '7', '--replay', '1:0:3:0:8:6:21'],
     ['sample', 'tailcall-poke', '--seed', '99999999999'],
     ['sample', 'tailcall-poke', '--bogus'],
     ['sample', 'tailcall-poke', '--graph', 'main: sub'],

@@ -238,6 +238,8 @@ export function sample(m: CheckableModel, opts: SampleOptions = {}): SampleResul
       if (shrinkCut || performance.now() - shrinkStart > shrinkMs) return (shrinkCut = true);
       return player.play(s).violations === 0;
     }
+    // A replay plays the one schedule its path names, and nothing after it.
+    if (opts.path !== undefined && runs > 0) return true;
     const p = player.play(s);
     runs++;
     steps += p.steps;
@@ -249,13 +251,23 @@ export function sample(m: CheckableModel, opts: SampleOptions = {}): SampleResul
     firstLength = p.steps;
     return false;
   });
-  const details = fc.check(property, {
-    seed,
-    numRuns: maxRuns,
-    path: opts.path,
-    endOnFailure: opts.path !== undefined,
-    interruptAfterTimeLimit: opts.timeLimitMs,
-  });
+  let details: fc.RunDetails<[number[]]>;
+  try {
+    details = fc.check(property, {
+      seed,
+      numRuns: maxRuns,
+      path: opts.path,
+      endOnFailure: opts.path !== undefined,
+      interruptAfterTimeLimit: opts.timeLimitMs,
+    });
+  } catch (e) {
+    // fast-check walks the path through the runs and shrinks it generates: a path
+    // from another seed, --steps, --scheduler or model leads nowhere.
+    if (opts.path !== undefined && /replay/i.test((e as Error).message)) {
+      throw new SampleOptionError(`the replay path ${opts.path} does not fit seed ${seed} with these options (same model, --steps and --scheduler as when it was found?)`);
+    }
+    throw e;
+  }
   player.observe = null;
   const seconds = (performance.now() - t0) / 1000;
   const schedule = details.failed && details.counterexample ? details.counterexample[0] : null;
