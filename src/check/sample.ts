@@ -80,23 +80,40 @@ export function schedules(opts: ScheduleOptions = {}): fc.Arbitrary<number[]> {
 class ModelSchedules extends fc.Arbitrary<number[]> {
   private readonly player: SchedulePlayer;
   constructor(
-    m: CheckableModel,
+    private readonly m: CheckableModel,
     scheduler: SchedulerKind,
     private readonly inner: fc.Arbitrary<number[]>,
   ) {
     super();
     this.player = new SchedulePlayer(m, scheduler);
   }
+  /** Gives a schedule the text fast-check prints for it: the actors of its steps, and what it violates. */
+  private named(v: fc.Value<number[]>): fc.Value<number[]> {
+    const s = v.value_;
+    Object.defineProperty(s, fc.toStringMethod, {
+      enumerable: false,
+      value: () => {
+        const t = this.player.trace(s);
+        const actors = t.steps.map((st) => this.m.describe(st.before, st.after, st.action).actor);
+        const bad = this.m.system.properties.filter((_, i) => t.violations & (1 << i)).map((p) => p.id);
+        return `schedule of ${actors.length} steps (${actors.join(', ')})${bad.length ? ` violating ${bad.join(', ')}` : ''}`;
+      },
+    });
+    return new fc.Value(s, v.context);
+  }
   generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<number[]> {
-    return this.inner.generate(mrng, biasFactor);
+    return this.named(this.inner.generate(mrng, biasFactor));
   }
   canShrinkWithoutContext(value: unknown): value is number[] {
     return this.inner.canShrinkWithoutContext(value);
   }
   shrink(value: number[], context: unknown): fc.Stream<fc.Value<number[]>> {
     const p = this.player.play(value);
-    if (p.steps < value.length) return fc.Stream.of(new fc.Value(value.slice(0, p.steps), undefined));
-    return fc.stream(this.deletions(value, p.violations !== 0)).join(this.inner.shrink(value, context));
+    if (p.steps < value.length) return fc.Stream.of(this.named(new fc.Value(value.slice(0, p.steps), undefined)));
+    return fc
+      .stream(this.deletions(value, p.violations !== 0))
+      .join(this.inner.shrink(value, context))
+      .map((v) => this.named(v));
   }
   private *deletions(value: number[], violating: boolean): IterableIterator<fc.Value<number[]>> {
     if (!violating) return;
