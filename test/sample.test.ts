@@ -154,6 +154,7 @@ describe('pokeProperty in a user test', () => {
       thrown = e;
     }
     expect(String((thrown as Error).message)).toMatch(/^Property failed after \d+ tests/);
+    expect(String((thrown as Error).message)).toMatch(/Counterexample: \[schedule of \d+ steps \((cpu\d|updater|rcu)(, (cpu\d|updater|rcu))*\) violating P[13]/);
     // fast-check keeps the property's error as the cause (vitest prints it).
     const cause = (thrown as Error & { cause?: unknown }).cause;
     expect(cause).toBeInstanceOf(PokeViolation);
