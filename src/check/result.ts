@@ -8,7 +8,7 @@ import { explore, type ExploreOptions, type ExploreResult } from '../concurrency
 import type { CheckableModel, ModelConfig, SiteView, Verdict } from '../concurrency/model.js';
 import { explorePipeline } from '../concurrency/pipeline/explore-pipeline.js';
 import { exploreParallel } from '../concurrency/parallel/explore-parallel.js';
-import { pathTo, replay } from '../concurrency/trace.js';
+import { pathTo, replay, type ReplayedTrace } from '../concurrency/trace.js';
 import { findModel } from '../../models/index.js';
 import { aboutRun, type RunAbout } from './about.js';
 
@@ -116,6 +116,25 @@ function search(m: CheckableModel, opts: CheckOptions): ExploreResult {
   return exploreParallel(m.system, workers, { worker: workerEntry(), data: opts.origin }, opts);
 }
 
+/**
+ * A concrete schedule (a path of states and actions replayed through the
+ * model's `expand`) that ends in a state violating property `prop`, in the
+ * form every output prints. Throws if its last state does not violate it.
+ * Shared by the exhaustive search and sampling (src/check/sample.ts).
+ */
+export function counterexampleOf(m: CheckableModel, prop: number, t: ReplayedTrace): Counterexample {
+  const sys = m.system;
+  const p = sys.properties[prop];
+  const last = t.steps.length ? t.steps[t.steps.length - 1].after : t.initial;
+  if (!(sys.violations(last) & (1 << prop))) throw new Error(`replayed counterexample for ${p.id} does not violate it`);
+  return {
+    property: p.id,
+    description: p.description,
+    initial: { sites: m.sites(t.initial), state: m.summary(t.initial) },
+    steps: t.steps.map((s) => ({ ...m.describe(s.before, s.after, s.action), sites: m.sites(s.after), state: m.summary(s.after) })),
+  };
+}
+
 export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResult {
   const sys = m.system;
   const r = search(m, opts);
@@ -140,18 +159,7 @@ export function runCheck(m: CheckableModel, opts: CheckOptions = {}): CheckResul
     .filter((x) => x.idx >= 0)
     .map((x) => ({ ...x, len: pathTo(r.store, x.idx).length }))
     .sort((a, b) => a.len - b.len || (r.workers > 1 && !r.pipelined ? a.i - b.i : a.idx - b.idx));
-  const counterexamples = found.map(({ p, idx }): Counterexample => {
-    const t = replay(sys, r.store, idx, r.symmetry);
-    const last = t.steps.length ? t.steps[t.steps.length - 1].after : t.initial;
-    const bit = 1 << sys.properties.indexOf(p);
-    if (!(sys.violations(last) & bit)) throw new Error(`replayed counterexample for ${p.id} does not violate it`);
-    return {
-      property: p.id,
-      description: p.description,
-      initial: { sites: m.sites(t.initial), state: m.summary(t.initial) },
-      steps: t.steps.map((s) => ({ ...m.describe(s.before, s.after, s.action), sites: m.sites(s.after), state: m.summary(s.after) })),
-    };
-  });
+  const counterexamples = found.map(({ p, idx }) => counterexampleOf(m, sys.properties.indexOf(p), replay(sys, r.store, idx, r.symmetry)));
   return {
     model: m.model,
     protocol: m.protocol,

@@ -18,6 +18,7 @@ import { listCommand } from './list-cmd.js';
 import { reportCommand } from './report-cmd.js';
 import { graphCommand } from './graph-cmd.js';
 import { jitCommand } from './jit-cmd.js';
+import { sampleCommand } from './sample-cmd.js';
 
 const USAGE = `usage: pokecheck <command> [options]
 
@@ -35,6 +36,14 @@ commands:
                          (slower; no 4 GiB cap)
   check --all [--workers N] [--junit FILE] [--sarif FILE] [--time-limit SECONDS]
                          every model and protocol in its reference configuration
+  sample <model> [--protocol P] [--cpus N] [--runs R] [--steps S] [--seed X] [--replay PATH]
+                [--scheduler uniform|biased] [--shrink-seconds S] [--ok-if-none] [--json FILE]
+                [model options]
+                         R random schedules of at most S steps (fast-check; default 1000
+                         of 200, biased), every property checked at every step; a
+                         violation is shrunk and printed like check's, with the seed and
+                         path that replay it; finding nothing proves nothing: exit 3
+                         (0 with --ok-if-none)
                          (exit 0: every verdict as expected)
   list                   models, protocols, expected verdicts
   report [--out DIR] [--no-symmetry] [--workers N] [--time-limit SECONDS] [--sarif-root FILE]
@@ -49,7 +58,7 @@ commands:
 
 exit codes: 0 holds (check --all, report, --expect: as expected), 1 violated (not as
 expected), 2 bad input, 3 incomplete (a limit, --time-limit or SIGINT/SIGTERM stopped the
-search; outputs are still written), 70 a bug in pokecheck: please report it`;
+search; outputs are still written; or a sample found nothing), 70 a bug in pokecheck: please report it`;
 
 /** Control characters of the user's input, made visible in an error line. */
 export function visible(s: string): string {
@@ -76,6 +85,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     switch (cmd) {
       case 'check':
         return await checkCommand(rest, io);
+      case 'sample':
+        return sampleCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
       case 'report':
