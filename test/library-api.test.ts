@@ -1,7 +1,8 @@
 /**
  * pokecheck as a library (src/index.ts, src/testing.ts), in-process: check()
  * gives what `pokecheck check --json` writes, bad input is a CheckInputError
- * with one line, the test helpers pass and fail as they say. The packed package is tested as a user would use
+ * with one line, the test helpers pass and fail as they say, and the guide's
+ * code is the example's. The packed package is tested as a user would use
  * it in test/example-package.test.ts.
  *
  * Expected verdicts: docs/reference-verdicts.md section 1 (v5.10 holds, from
@@ -145,5 +146,20 @@ describe('the public entry', () => {
     expect(pkg.exports['.']).toEqual({ types: './dist/src/index.d.ts', import: './dist/src/index.js' });
     expect(pkg.exports['./testing']).toEqual({ types: './dist/src/testing.d.ts', import: './dist/src/testing.js' });
     expect(pkg.types).toBe(pkg.exports['.'].types);
+  });
+});
+
+describe('docs/adding-a-model.md', () => {
+  it("shows the example's files: its tagged code blocks, put together, are each file whole", () => {
+    const guide = readFileSync(join(ROOT, 'docs/adding-a-model.md'), 'utf8');
+    const blocks = new Map<string, string[]>();
+    for (const m of guide.matchAll(/^```\w+ (examples\/\S+)\n([^]*?)\n```$/gm)) {
+      blocks.set(m[1], [...(blocks.get(m[1]) ?? []), m[2]]);
+    }
+    expect([...blocks.keys()]).toEqual(expect.arrayContaining(['examples/src/rcu-free.ts', 'examples/test/rcu-free.test.ts', 'examples/package.json']));
+    for (const [file, parts] of blocks) {
+      // pieces are cut at blank lines, which the guide leaves out between them
+      expect(parts.join('\n\n') + '\n', file).toBe(readFileSync(join(ROOT, file), 'utf8'));
+    }
   });
 });
