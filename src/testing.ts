@@ -46,7 +46,7 @@ function resultOf(input: CheckInput | CheckResult, options?: CheckApiOptions): C
 }
 
 function title(r: CheckResult): string {
-  return `${r.model} --protocol ${r.protocol} --cpus ${r.cpus}`;
+  return `${r.model} --protocol ${r.protocol} --cpus ${r.cutoff ? 'every' : r.cpus}`;
 }
 
 function violatedIds(r: CheckResult): string[] {

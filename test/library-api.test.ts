@@ -29,6 +29,7 @@ describe('check()', () => {
         [['--protocol', 'no-sync', '--cpus', '2'], { protocol: 'no-sync', cpus: 2 }],
         [[], {}],
         [['--protocol', 'v5.10', '--cpus', '2', '--level', 'byte', '--no-symmetry'], { protocol: 'v5.10', cpus: 2, options: { level: 'byte' }, symmetry: false }],
+        [['--protocol', 'no-sync', '--cpus', 'every'], { protocol: 'no-sync', cpus: 'every' }],
       ] as const) {
         const out = join(dir, 'r.json');
         const run = await cli('check', 'tailcall-poke', ...args, '--json', out);
@@ -66,6 +67,8 @@ describe('check()', () => {
       [() => check('tailcall-poke', { pipeline: true, workers: 2 }), /^pipeline and workers > 1 exclude each other$/],
       [() => check(built, { protocol: 'rfc' }), /^tailcall-poke is already built \(protocol v5\.10, 2 CPUs\): protocol can only be given/],
       [() => check({ ...findModel('tailcall-poke')! }, { workers: 2 }), /rebuilds the model in each thread, which only a model shipped with pokecheck/],
+      [() => check('dispatcher', { cpus: 'every' }), /^dispatcher: cpus 'every' needs a reader model: the model is not written on the typed model layer/],
+      [() => check(built, { cpus: 'every' }), /^tailcall-poke is already built \(protocol v5\.10, 2 CPUs\): cpus can only be given/],
       [() => check(42 as never), /^check\(\) takes a model name, a ModelDefinition or a CheckableModel, got number$/],
       [() => check({} as never), /^check\(\) takes a model name, a ModelDefinition or a CheckableModel; this object is none of them$/],
     ];
@@ -80,6 +83,12 @@ describe('check()', () => {
       expect((thrown as Error).message).toMatch(message);
       expect((thrown as Error).message).not.toContain('\n');
     }
+  });
+
+  it("claims a verdict for every number of CPUs with cpus: 'every', as --cpus every does", () => {
+    const r = expectHolds('tailcall-poke', { protocol: 'v5.10', cpus: 'every' });
+    expect(r.scope).toMatch(/^every number of CPUs \(cutoff k=1: searched N=2 and 3 /);
+    expect(() => expectHolds('tailcall-poke', { protocol: 'no-sync', cpus: 'every' })).toThrow(/^expected tailcall-poke --protocol no-sync --cpus every to hold, but it is violated \(P1\)\n/);
   });
 
   it('says incomplete, not holds, when a limit cuts the search short', () => {

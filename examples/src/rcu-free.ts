@@ -27,10 +27,10 @@
  *   and synchronize_rcu does not return until it has left it; readers that
  *   enter later load B, which is never freed. So kfree(A) finds no reader
  *   holding A (P1), and gp already points to B when A is freed (P2). This
- *   does not depend on the number of CPUs.
- * - no-sync violates P1 and only P1: one reader loads A, the writer
- *   publishes B and frees A at once, and the reader still holds A. gp points
- *   to B before A is freed, so P2 holds.
+ *   does not depend on the number of CPUs (`cpus: 'every'` checks that).
+ * - no-sync violates P1 and only P1, with any number of CPUs from one: one
+ *   reader loads A, the writer publishes B and frees A at once, and the
+ *   reader still holds A. gp points to B before A is freed, so P2 holds.
  * - free-first violates P1 and P2: after kfree(A), gp still points to A (P2),
  *   and a reader that loaded A before it holds freed memory (P1).
  *
@@ -115,12 +115,13 @@ export function buildRcuFree(cfg: ModelConfig): CheckableModel {
     {
       id: 'P1',
       description: 'no object is freed while a reader holds a pointer to it',
+      cpus: 1, // a violation needs one CPU: the reader that holds the freed object
       violated: (s) => {
         for (let i = 0; i < N; i++) if (state.get(s, i) === HOLDS && freed.get(s, obj.get(s, i))) return true;
         return false;
       },
     },
-    { id: 'P2', description: 'gp never points to a freed object', violated: (s) => freed.get(s, gp.get(s)) === 1 },
+    { id: 'P2', description: 'gp never points to a freed object', cpus: 0, violated: (s) => freed.get(s, gp.get(s)) === 1 },
   ];
 
   // ---- 4. printing states and steps -----------------------------------------------------------

@@ -14,6 +14,11 @@ describe('rcu-free', () => {
     expectHolds(rcuFree, { protocol: 'sync', cpus });
   });
 
+  it("sync holds for every number of CPUs (the cutoff's conditions checked on every transition)", () => {
+    const r = expectHolds(rcuFree, { protocol: 'sync', cpus: 'every' });
+    expect(r.scope).toMatch(/^every number of CPUs \(cutoff k=1: /);
+  });
+
   it('no-sync violates P1 only, in the three steps argued: load A, publish B, free A', () => {
     const r = expectViolated(rcuFree, ['P1'], { protocol: 'no-sync', cpus: 1 });
     expect(r.counterexample!.steps.map((s) => `${s.actor}: ${s.action}`)).toEqual([
@@ -21,6 +26,11 @@ describe('rcu-free', () => {
       'writer: rcu_assign_pointer(gp, B)',
       'writer: kfree(A)',
     ]);
+  });
+
+  it('no-sync violates P1 for every number of CPUs from one', () => {
+    const r = expectViolated(rcuFree, ['P1'], { protocol: 'no-sync', cpus: 'every' });
+    expect(r.cutoff).toMatchObject({ failure: null, fromCpus: 1 });
   });
 
   it('free-first violates P1 and P2', () => {

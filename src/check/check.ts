@@ -12,6 +12,7 @@
  */
 import { findModel, MODELS } from '../../models/index.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../concurrency/model.js';
+import { cutoffIneligible, cutoffResult } from './cutoff.js';
 import { runCheck, type CheckOptions, type CheckResult } from './result.js';
 
 /** Bad input to `check()`: an unknown model or protocol, an option out of range, a configuration the model rejects. */
@@ -23,8 +24,12 @@ export class CheckInputError extends Error {
 export interface CheckApiOptions extends Omit<CheckOptions, 'origin'> {
   /** The protocol version (default: the model's default protocol). */
   protocol?: string;
-  /** Number of CPUs, 1..64 (default: the model's default). */
-  cpus?: number;
+  /**
+   * Number of CPUs, 1..64 (default: the model's default), or 'every': the
+   * every-N cutoff (src/check/cutoff.ts), for a model on the typed layer
+   * whose properties say how many CPUs they name.
+   */
+  cpus?: number | 'every';
   /** The model's own options (`script`, `level`, ...), as on the command line without the `--`. */
   options?: Readonly<Record<string, string>>;
   /** Symmetry reduction: 'auto' (the default, as on the command line) uses it when the model has it; false explores the full product. */
@@ -79,7 +84,8 @@ export function resolveConfig(def: ModelDefinition, opts: Pick<CheckApiOptions, 
   if (typeof protocol !== 'string' || !def.protocols.some((p) => p.name === protocol)) {
     throw new CheckInputError(`unknown protocol '${String(protocol)}' for ${def.name} (protocols: ${def.protocols.map((p) => p.name).join(', ')})`);
   }
-  const cpus = wholeNumber('cpus', opts.cpus, 1, 64) ?? def.defaultCpus;
+  // 'every' builds the model at its default count first (the probe the cutoff's eligibility is read from)
+  const cpus = (opts.cpus === 'every' ? undefined : wholeNumber('cpus', opts.cpus, 1, 64)) ?? def.defaultCpus;
   const options: Record<string, string> = {};
   for (const [name, v] of Object.entries(opts.options ?? {})) {
     const o = def.options.find((x) => x.name === name);
@@ -145,6 +151,10 @@ function searchOptions(r: ResolvedModel, opts: CheckApiOptions): CheckOptions {
  * hold). Returns what `pokecheck check --json` writes.
  *
  *   check('tailcall-poke', { protocol: 'no-sync', cpus: 2 }).verdict   // 'violated'
+ *
+ * With `cpus: 'every'` the verdict is claimed for every number of CPUs when
+ * the cutoff's conditions hold (`scope` and `cutoff` in the result say what
+ * it covers), as `pokecheck check --cpus every` does.
  */
 export function check(input: CheckInput, opts: CheckApiOptions = {}): CheckResult {
   if (typeof opts !== 'object' || opts === null) throw new CheckInputError(`check() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
@@ -152,5 +162,10 @@ export function check(input: CheckInput, opts: CheckApiOptions = {}): CheckResul
     if (!KNOWN_KEYS.has(k)) throw new CheckInputError(`unknown option '${k}' (options: ${[...KNOWN_KEYS].join(', ')})`);
   }
   const r = resolveModel(input, opts);
-  return runCheck(r.model, searchOptions(r, opts));
+  const search = searchOptions(r, opts);
+  if (opts.cpus !== 'every') return runCheck(r.model, search);
+  const def = r.definition!;
+  const why = cutoffIneligible(r.model);
+  if (why) throw new CheckInputError(`${def.name}: cpus 'every' needs a reader model: ${why}`);
+  return cutoffResult((n) => buildDefinition(def, { ...r.config!, cpus: n }), search);
 }
