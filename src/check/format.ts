@@ -54,7 +54,7 @@ export function counterexampleText(c: Counterexample): string[] {
   });
   const last = c.steps.length ? c.steps[c.steps.length - 1].state : c.initial.state;
   out.push(`  final state: ${last}`);
-  out.push('  (* marks a site whose bytes the step changed; replayed from the initial state)');
+  out.push(c.initial.sites.length ? '  (* marks a site whose bytes the step changed; replayed from the initial state)' : '  (replayed from the initial state)');
   return out;
 }
 

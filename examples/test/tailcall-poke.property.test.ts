@@ -1,15 +1,14 @@
 /**
  * pokecheck in your own vitest suite: random schedules of a model, every
  * property checked after every step, a failure shrunk and printed as
- * `pokecheck check` prints counterexamples. Run: npx vitest run examples/
+ * `pokecheck check` prints counterexamples. Run: npx vitest run
  *
  * A passing property here is a sample, not a proof: `pokecheck check` is the
  * complete search where it fits in memory.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findModel } from '../models/index.js';
-import { pokeProperty } from '../src/check/property.js';
+import { findModel, pokeProperty } from 'pokecheck';
 
 const tailcallPoke = (protocol: string, cpus: number) => findModel('tailcall-poke')!.build({ protocol, cpus, options: {} });
 
