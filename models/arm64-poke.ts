@@ -1,7 +1,7 @@
 /**
  * Model `arm64-poke`: one arm64 BPF patch site, N CPUs executing it, one
- * patcher attaching and detaching (kernel-poke-facts.md section 5;
- * reference-models.md section 3 for P5).
+ * patcher attaching and detaching (docs/kernel-facts.md section 5;
+ * docs/reference-verdicts.md section 3 for P5).
  *
  * arm64 pokes a live instruction with `aarch64_insn_patch_text_nosync`: one
  * aligned 32-bit store and an icache flush, no int3, no IPI, no
@@ -47,8 +47,8 @@ import { CpuFields } from '../src/concurrency/cpu-fields.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
-import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64.js';
-import { hexAddr, hexBytes } from '../src/jit/x86.js';
+import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64/insn.js';
+import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { ARM64_PATCH_METHODS, POKE_OFFSET, bpf_arch_text_poke_plan, doStore, patchStores, type Arm64PatchMethod } from '../src/poke/aarch64_patch.js';
 import { ARM64_CPU_EVENTS, PATCHER_EVENTS, arm64CpuMachine, arm64PatcherMachine, type Arm64Fetch, type Arm64Poke, type PatcherStepMeta } from '../src/poke/arm64-actors.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';

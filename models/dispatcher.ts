@@ -1,7 +1,7 @@
 /**
  * Model `dispatcher`: the XDP BPF dispatcher's double-buffered image, N CPUs
  * running XDP through it, one updater attaching and replacing the device's
- * program (kernel-poke-facts.md section 6; reference-models.md section 4).
+ * program (docs/kernel-facts.md section 6; docs/reference-verdicts.md section 4).
  *
  * The image is one page used as two halves of PAGE_SIZE / 2. An update
  * (`bpf_dispatcher_change_prog`, src/dispatcher/bpf_dispatcher.ts) writes
@@ -10,7 +10,7 @@
  * atomic text poke, R1-R3 of the facts doc) and, since v6.2 (4121d4481b72),
  * waits for a grace period. A CPU (src/dispatcher/cpu.ts) enters through the
  * trampoline inside its read-side section, executes the binary search that
- * `arch_prepare_bpf_dispatcher` emitted (src/jit/dispatcher.ts) one compare
+ * `arch_prepare_bpf_dispatcher` emitted (src/jit/x86/dispatcher.ts) one compare
  * and branch at a time, decoded from the half's current bytes, and leaves
  * by `je` to the program or the indirect jump through rdx.
  *
@@ -55,10 +55,10 @@ import {
   type DispatcherStepMeta,
 } from '../src/dispatcher/bpf_dispatcher.js';
 import { dispatcherCpuEvents, dispatcherCpuMachine } from '../src/dispatcher/cpu.js';
-import { decodeInsn, disasm } from '../src/jit/decode.js';
-import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/dispatcher.js';
-import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86.js';
-import { TARGET_ADDRESSES } from './tailcall-poke.js';
+import { decodeInsn, disasm } from '../src/jit/x86/decode.js';
+import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/x86/dispatcher.js';
+import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
+import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */
 export const DISPATCHER_IMAGE = 0xffffffffc0001000n;

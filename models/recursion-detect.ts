@@ -1,7 +1,7 @@
 /**
  * Model `recursion-detect`: the per-CPU recursion counter of a BPF program
  * (`prog->active`) under every interleaving of the contexts of one CPU
- * (kernel-poke-facts.md section 7; reference-models.md section 4).
+ * (docs/kernel-facts.md section 7; docs/reference-verdicts.md section 4).
  *
  * Actors, all on one CPU (the counter is per-CPU, so other CPUs never touch
  * it): `--tasks` tasks at level 0 (normal), the softirq (1), the hardirq (2)
@@ -44,7 +44,7 @@ import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefi
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { CONTEXT_EVENTS, recursionContextMachine } from '../src/recursion/context-machine.js';
 import { RECURSION_SCHEMES, bitOf, byteOf, withByte, type RecursionInsn } from '../src/recursion/schemes.js';
-import { hexBytes } from '../src/jit/x86.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 import { sortRecords } from '../src/concurrency/records.js';
 
 export const RECURSION_PROPERTIES: readonly PropertySpec[] = [

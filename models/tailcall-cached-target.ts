@@ -1,12 +1,12 @@
 /**
  * Model `tailcall-cached-target`: Leon Hwang's 2026 RFC "bpf: tailcall:
  * Eliminate max_entries and bpf_func access at runtime" (rejected;
- * kernel-poke-facts.md 3e; reference-models.md section 4): a prog array that
+ * docs/kernel-facts.md 3e; docs/reference-verdicts.md section 4): a prog array that
  * caches `ptrs[max_entries + key]` = `bpf_func + X86_TAIL_CALL_OFFSET` next
  * to `ptrs[key]`, two concurrent updaters, N CPUs taking the tail call.
  *
  * The CPUs run the RFC's static path (map known at verification time, key
- * in rdx = 0) as src/jit/tailcall_cached.ts emits it for the E3 layout
+ * in rdx = 0) as src/jit/x86/tailcall_cached.ts emits it for the v6.12+ layout
  * (v6.12+): which slot a CPU loads, and whether it then dereferences
  * bpf_func, is read back from those bytes (`tail_call_path`), so `--path
  * dynamic` (the map not known: it loads ptrs[key] and computes the target)
@@ -18,7 +18,7 @@
  * (`--updaters "update f1 | update f2"`): mutex_lock(&poke_mutex), the xchg
  * of ptrs[key], the cache xchg (inside the mutex for rfc-2026, after
  * mutex_unlock for `unlocked`), the pokes of a direct tail-call site in
- * another program (a real E3 JIT section, through __bpf_arch_text_poke in
+ * another program (a real v6.12+ JIT section, through __bpf_arch_text_poke in
  * the v6.7 order), bpf_prog_put(old), and close(fd) of their own programs
  * after the last use. A program is freed one grace period after its last
  * reference goes (the `rcu` actor frees it once every CPU that was a reader
@@ -52,14 +52,14 @@ import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
-import { decodeInsn } from '../src/jit/decode.js';
-import { layoutOf } from '../src/jit/env.js';
-import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path, type TailCallStep } from '../src/jit/tailcall_cached.js';
-import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/tailcall.js';
-import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86.js';
+import { decodeInsn } from '../src/jit/x86/decode.js';
+import { layoutOf } from '../src/jit/x86/env.js';
+import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path, type TailCallStep } from '../src/jit/x86/tailcall_cached.js';
+import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/tailcall.js';
+import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { TARGET_ADDRESSES } from './tailcall-poke.js';
+import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
 export const STATIC_CALLER_IP = 0xffffffffc0000b40n;

@@ -1,5 +1,6 @@
 /**
- * Pieces the tail-call models share: reading a model's configuration, the
+ * The world the tail-call models share (the caller's JIT image at the
+ * oracle's address, its programs, kallsyms) and the pieces they share: reading a model's configuration, the
  * per-state facts of the compiled executor and updater machines, and one
  * poke of the updater run through the real `__bpf_arch_text_poke` /
  * `bpf_arch_text_poke` on a scratch copy of a site's bytes (so that models
@@ -10,9 +11,45 @@ import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js'
 import { PROTOCOLS, doPokeStep, type PokeProtocol } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, ScriptError, parseScript, scriptPrograms, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import type { BpfJitPokeDescriptor } from '../src/jit/tailcall.js';
-import { X86_PATCH_SIZE } from '../src/jit/x86.js';
-import { TextMemory, type BpfKallsyms } from '../src/poke/text.js';
+import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import { X86_PATCH_SIZE } from '../src/jit/x86/x86.js';
+import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
+import { jit_tail_caller, type JitImage } from '../src/jit/x86/caller.js';
+import type { PropertySpec } from '../src/concurrency/system.js';
+
+/** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
+export const CALLER_ADDRESS = 0xffffffffc000075cn;
+export const TARGET_ADDRESSES = [0xffffffffc0000654n, 0xffffffffc000069cn, 0xffffffffc00006e0n];
+
+/** The properties of both levels of tailcall-poke (the byte level adds P5). */
+export const PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
+  { id: 'P1', description: 'no CPU executes the target nop with an unwound frame (state A as seen by a running CPU)' },
+  { id: 'P2', description: 'no CPU jumps into, or runs inside, a freed program' },
+  { id: 'P3', description: 'the text is never in state A (bypass nop and target nop at once)' },
+  { id: 'P4', description: 'every poke finds the bytes it expects (no -EBUSY, which is BUG_ON)' },
+];
+
+export interface TailcallPokeWorld {
+  caller: JitImage;
+  progs: BpfProg[];
+  kallsyms: BpfKallsyms;
+  text: TextMemory;
+}
+
+/** The JIT image and programs the tail-call models run over (also used by the sequential tests). */
+export function tailcallPokeWorld(progCount: number): TailcallPokeWorld {
+  const caller = jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, CALLER_ADDRESS);
+  const progs: BpfProg[] = [];
+  for (let k = 0; k < progCount; k++) {
+    const bpf_func = k < TARGET_ADDRESSES.length ? TARGET_ADDRESSES[k] : TARGET_ADDRESSES[2] + BigInt(0x48 * (k - 2));
+    progs.push({ name: `f${k + 1}`, bpf_func, len: 0x40 });
+  }
+  const text = new TextMemory();
+  text.map('caller', caller.address, caller.bytes);
+  const kallsyms = new BpfKallsyms();
+  kallsyms.bpf_prog_kallsyms_add('caller', caller.address, caller.bytes.length);
+  return { caller, progs, kallsyms, text };
+}
 
 export const SITES: readonly string[] = ['tailcall_bypass', 'tailcall_target'];
 

@@ -1,8 +1,8 @@
 /**
  * Model `tailcall-hierarchy`: how many tail calls one entry into a program
  * can make when the tail calls sit in BPF-to-BPF subprograms, under the
- * counter handling of each x86 JIT layout (reference-models.md section 2,
- * kernel-poke-facts.md 1.2, 1.4, 1.6, 3d; fixed by 116e04ba1459 "bpf, x64:
+ * counter handling of each x86 JIT layout (docs/reference-verdicts.md section 2,
+ * docs/kernel-facts.md 1.2, 1.4, 1.6, 3d; fixed by 116e04ba1459 "bpf, x64:
  * Fix tailcall hierarchy", Leon Hwang, Linux 6.12).
  *
  * The program is a call graph (`--graph`, default `main: sub, sub; sub:
@@ -11,12 +11,12 @@
  * the chosen layout. The slot jmp_table[0] holds main itself, so every tail
  * call re-enters main.
  *
- * - `--protocol v5.10`: the E2 layout (v5.10 - v6.11), emitted by the '6.1'
+ * - `--protocol v5.10`: the v5.10-6.11 layout (v5.10 - v6.11), emitted by the '6.1'
  *   profile: the counter travels **by value** in rax: `xor eax,eax; push rax`
  *   in main's prologue, `mov rax,[rbp-8]` before each bpf2bpf call, `mov
  *   eax,[rbp-4]; cmp eax,0x21; jae out; add eax,1; mov [rbp-4],eax` at the
  *   tail call. (Before v5.17 the check was `cmp $0x20; ja`: the same 33.)
- * - `--protocol v6.12`: the E3 layout, the '6.12' profile: `tail_call_cnt_ptr`,
+ * - `--protocol v6.12`: the v6.12+ layout, the '6.12' profile: `tail_call_cnt_ptr`,
  *   one counter per invocation hierarchy (`cmp rax,0x21; ja; push rax; mov
  *   rax,rsp; ...` in main's prologue, `mov rax,[rbp-16]` before each call,
  *   `cmpq $0x21,(%rax); jae out; ...; addq $0x1,(%rax)` at the tail call).
@@ -45,9 +45,9 @@ import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefi
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { RAX, RBP, RDI, RSP, X86Machine, type Decoded, type X86State } from '../src/exec/x86-interp.js';
 import { DEFAULT_GRAPH, GraphError, jitGraph, parseGraph, TAIL_CALL_MAP, type JittedGraph } from '../src/hierarchy/program.js';
-import { disasm } from '../src/jit/decode.js';
-import { bpf_tail_call_direct_fixup, type BpfJitPokeDescriptor } from '../src/jit/tailcall.js';
-import { hexAddr, hexBytes } from '../src/jit/x86.js';
+import { disasm } from '../src/jit/x86/decode.js';
+import { bpf_tail_call_direct_fixup, type BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
+import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { BpfKallsyms, TextFault, TextMemory } from '../src/poke/text.js';
 
 export const HIERARCHY_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
@@ -59,12 +59,12 @@ const LAYOUTS: Record<string, { profile: string; map: string; summary: string }>
   'v5.10': {
     profile: '6.1',
     map: 'v5.10',
-    summary: 'E2 layout (ebf7d1f508a7/e411901c0b77, v5.10-v6.11, emitted as the 6.1 profile): tail_call_cnt passed by value in rax through BPF-to-BPF calls',
+    summary: 'v5.10-6.11 layout (ebf7d1f508a7/e411901c0b77, v5.10-v6.11, emitted as the 6.1 profile): tail_call_cnt passed by value in rax through BPF-to-BPF calls',
   },
   'v6.12': {
     profile: '6.12',
     map: 'v6.7',
-    summary: 'E3 layout (116e04ba1459, v6.12): tail_call_cnt_ptr, one counter in main\'s frame shared by the whole invocation hierarchy',
+    summary: 'v6.12+ layout (116e04ba1459, v6.12): tail_call_cnt_ptr, one counter in main\'s frame shared by the whole invocation hierarchy',
   },
 };
 

@@ -2,7 +2,7 @@
  * Model `tailcall-load-race`: the v5.10 BUG_ON race between loading a
  * tail-calling program and updating its prog array, fixed by 4b7de801606e
  * "bpf: Fix prog_array_map_poke_run map poke update" (Jiri Olsa, Linux 6.7;
- * reference-models.md section 2, kernel-poke-facts.md 1.7, 1.8, 2.2, 3c).
+ * docs/reference-verdicts.md section 2, docs/kernel-facts.md 1.7, 1.8, 2.2, 3c).
  *
  * Actors:
  * - cpu0 loads and then releases the caller (src/arraymap/prog_load.ts):
@@ -49,14 +49,14 @@ import { BytesInterner } from '../src/concurrency/interner.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type SiteView, type StepView } from '../src/concurrency/model.js';
 import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.js';
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
-import { decodeInsn, DecodeError } from '../src/jit/decode.js';
-import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr } from '../src/jit/x86.js';
+import { decodeInsn, DecodeError } from '../src/jit/x86/decode.js';
+import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr } from '../src/jit/x86/x86.js';
 import { EINVAL } from '../src/poke/errno.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { scratchPoke, SITES, tailcallConfig, updaterTables } from './tailcall-common.js';
-import { tailcallPokeWorld } from './tailcall-poke.js';
+import { tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
 const PROTOCOL_NAMES = ['v5.10', 'v6.7'];

@@ -1,6 +1,6 @@
 /**
  * `tailcall-poke --level byte`: the tailcall-poke model with real bytes in
- * flight (reference-models.md sections 1 and 3; kernel-poke-facts.md 1.8, 4).
+ * flight (docs/reference-verdicts.md sections 1 and 3; docs/kernel-facts.md 1.8, 4).
  *
  * Same caller image, programs, updater script and protocol step lists as the
  * instruction level (models/tailcall-poke.ts), with two refinements:
@@ -45,14 +45,14 @@ import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.j
 import { resolveAddr } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
-import { decodeInsn, DecodeError, type Insn } from '../src/jit/decode.js';
-import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86.js';
+import { decodeInsn, DecodeError, type Insn } from '../src/jit/x86/decode.js';
+import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod } from '../src/poke/text_poke_bp.js';
 import { executorTables, scratchPoke, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, updaterTables } from './tailcall-common.js';
-import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-poke.js';
+import { PROPERTIES as INSN_PROPERTIES, tailcallPokeWorld } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
 /** P1-P4 of the instruction level, then P5 (a function: tailcall-poke.ts imports this module). */

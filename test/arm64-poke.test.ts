@@ -9,8 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { ARM64_IMAGE, ARM64_SITE, ARM64_TARGETS, buildArm64Poke, parseArm64Script } from '../models/arm64-poke.js';
 import { explore } from '../src/concurrency/explorer.js';
-import { AARCH64_NOP, a64Bytes, a64Word, aarch64_insn_gen_branch_imm, aarch64_insn_hotpatch_safe, decodeA64 } from '../src/jit/arm64.js';
-import { hexBytes } from '../src/jit/x86.js';
+import { AARCH64_NOP, a64Bytes, a64Word, aarch64_insn_gen_branch_imm, aarch64_insn_hotpatch_safe, decodeA64 } from '../src/jit/arm64/insn.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 import { EFAULT, ENOTSUPP, POKE_OFFSET, bpf_arch_text_poke, patchStores } from '../src/poke/aarch64_patch.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { cli } from './helpers/cli.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseFixture } from '../src/jit/fixture.js';
+import { parseFixture } from '../src/jit/oracle/fixture.js';
 import { countTailCalls, findSites } from '../scripts/capture/sites.js';
 import { crc32, parseTranscript, TranscriptError } from '../scripts/capture/transcript.js';
 import { buildFixtures, objdumpAvailable, writeFixtures, type BuildResult, type HostInfo } from '../scripts/capture/writer.js';

@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { DISPATCHER_IMAGE } from '../models/dispatcher.js';
 import { parseDispatcherScript, planDispatcherUpdates } from '../src/dispatcher/bpf_dispatcher.js';
-import { defaultJitConfig } from '../src/jit/config.js';
-import { disasm } from '../src/jit/decode.js';
-import { arch_prepare_bpf_dispatcher, dispatcher_exec } from '../src/jit/dispatcher.js';
-import { makeEnv } from '../src/jit/env.js';
-import { hexBytes, le32 } from '../src/jit/x86.js';
+import { defaultJitConfig } from '../src/jit/x86/config.js';
+import { disasm } from '../src/jit/x86/decode.js';
+import { arch_prepare_bpf_dispatcher, dispatcher_exec } from '../src/jit/x86/dispatcher.js';
+import { makeEnv } from '../src/jit/x86/env.js';
+import { hexBytes, le32 } from '../src/jit/x86/x86.js';
 import { cli } from './helpers/cli.js';
 
 const I = 0xffffffffc0001000n;

@@ -25,7 +25,7 @@ describe('tailcall-hierarchy --protocol v5.10 (counter by value through bpf2bpf 
     const final = r.out.find((l) => l.includes('final state'))!;
     expect(final).toMatch(new RegExp(`tail calls so far: ${MAX_TAIL_CALL_CNT + 1}`));
     expect(final).toMatch(/call path: main \(-call #1-> sub => main\) x\d+ -call #2-> sub => main/);
-    // The counter handling executed is the E2 JIT's (facts 1.2, 1.4, 1.6).
+    // The counter handling executed is the v5.10-6.11 layout's (facts 1.2, 1.4, 1.6).
     const text = steps.join('\n');
     for (const insn of ['xor %eax,%eax; push %rbp; mov %rsp,%rbp; push %rax', 'mov -0x8(%rbp),%rax; call', 'mov -0x4(%rbp),%eax; cmp $0x21,%eax; jae', 'add $0x1,%eax; mov %eax,-0x4(%rbp)']) {
       expect(text).toContain(insn);
@@ -53,7 +53,7 @@ describe('tailcall-hierarchy --protocol v6.12 (tail_call_cnt_ptr)', () => {
     });
   }
 
-  it('lets one entry make exactly MAX_TAIL_CALL_CNT tail calls, through the E3 code', () => {
+  it('lets one entry make exactly MAX_TAIL_CALL_CNT tail calls, through the v6.12+ code', () => {
     const m = buildTailcallHierarchy({ protocol: 'v6.12', cpus: 1, options: {} });
     const r = explore(m.system);
     expect(r.complete).toBe(true);
@@ -74,7 +74,7 @@ describe('tailcall-hierarchy --protocol v6.12 (tail_call_cnt_ptr)', () => {
     expect(ends).toHaveLength(2);
     expect(ends.some((e) => /tail calls so far: 0 .*jmp_table\[0\]=NULL/.test(e))).toBe(true);
     expect(ends.some((e) => new RegExp(`tail calls so far: ${MAX_TAIL_CALL_CNT} .*jmp_table\\[0\\]=main`).test(e))).toBe(true);
-    // The E3 prologue's count/pointer test and the increment through the pointer are what ran.
+    // The v6.12+ prologue's count/pointer test and the increment through the pointer are what ran.
     const all = executed.join('\n');
     for (const insn of ['cmp $0x21,%rax; ja', 'mov %rsp,%rax', 'mov -0x10(%rbp),%rax; call', 'mov -0x10(%rbp),%rax; cmpq $0x21,(%rax); jae', 'addq $0x1,(%rax)']) {
       expect(all).toContain(insn);
@@ -82,7 +82,7 @@ describe('tailcall-hierarchy --protocol v6.12 (tail_call_cnt_ptr)', () => {
   });
 });
 
-describe('the x86 interpreter on the E3 prologue test (facts 1.2)', () => {
+describe('the x86 interpreter on the v6.12+ prologue test (facts 1.2)', () => {
   const run = (rax: bigint): bigint => {
     // cmp $0x21,%rax; ja +6  at 0x1000: a count (<= 33) falls through, a pointer (> 33) jumps
     const code = Uint8Array.from([0x48, 0x83, 0xf8, 0x21, 0x77, 0x06]);

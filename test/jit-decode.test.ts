@@ -1,15 +1,15 @@
 /**
  * The decoder against objdump's own listings of the real images (the .dis
  * files beside each oracle fixture), plus encoders against the byte values of
- * kernel-poke-facts.md and bad input.
+ * docs/kernel-facts.md and bad input.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeInsn, disasm } from '../src/jit/decode.js';
-import { loadFixture } from '../src/jit/fixture.js';
-import * as x86 from '../src/jit/x86.js';
+import { DecodeError, decodeInsn, disasm } from '../src/jit/x86/decode.js';
+import { loadFixture } from '../src/jit/oracle/fixture.js';
+import * as x86 from '../src/jit/x86/x86.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/oracle/linux-6.1.0-56-amd64/default');
 const bytesOf = (h: string) => h.split(' ').map((b) => parseInt(b, 16));
@@ -79,7 +79,7 @@ describe('decodeInsn', () => {
   });
 });
 
-describe('encoders (bytes from kernel-poke-facts.md §1.1, §1.2, §1.4)', () => {
+describe('encoders (bytes from docs/kernel-facts.md §1.1, §1.2, §1.4)', () => {
   it('constants', () => {
     expect(x86.X86_PATCH_SIZE).toBe(5);
     expect([...x86.NOP5]).toEqual(bytesOf('0f 1f 44 00 00'));

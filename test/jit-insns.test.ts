@@ -8,10 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BpfInsn } from '../src/jit/bpf.js';
-import { defaultJitConfig } from '../src/jit/config.js';
-import { disasm } from '../src/jit/decode.js';
-import { jit_function } from '../src/jit/do_jit.js';
-import { makeEnv } from '../src/jit/env.js';
+import { defaultJitConfig } from '../src/jit/x86/config.js';
+import { disasm } from '../src/jit/x86/decode.js';
+import { jit_function } from '../src/jit/x86/do_jit.js';
+import { makeEnv } from '../src/jit/x86/env.js';
 
 const I = (code: number, dst_reg: number, src_reg: number, off: number, imm: number): BpfInsn => ({ code, dst_reg, src_reg, off, imm });
 const EXIT = I(0x95, 0, 0, 0, 0);

@@ -1,19 +1,19 @@
 /**
  * The layouts no real capture covers (5.5, 6.12, IBT) and the mitigation
- * variants, against the byte tables of kernel-poke-facts.md (§1.2 prologues,
+ * variants, against the byte tables of docs/kernel-facts.md (§1.2 prologues,
  * §1.3 IBT, §1.4 direct, §1.5 indirect; example struct offsets 0x24/0xd0/0x30).
  */
 import { describe, expect, it } from 'vitest';
-import { jit_tail_caller } from '../src/jit/caller.js';
-import { defaultJitConfig, describeConfig } from '../src/jit/config.js';
-import { disasm } from '../src/jit/decode.js';
-import { makeEnv } from '../src/jit/env.js';
-import { X86_TAIL_CALL_OFFSET } from '../src/jit/profile.js';
-import { emit_prologue, push_callee_regs } from '../src/jit/prologue.js';
+import { jit_tail_caller } from '../src/jit/x86/caller.js';
+import { defaultJitConfig, describeConfig } from '../src/jit/x86/config.js';
+import { disasm } from '../src/jit/x86/decode.js';
+import { makeEnv } from '../src/jit/x86/env.js';
+import { X86_TAIL_CALL_OFFSET } from '../src/jit/x86/profile.js';
+import { emit_prologue, push_callee_regs } from '../src/jit/x86/prologue.js';
 import {
   bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, emit_bpf_tail_call_indirect, new_poke_descriptor,
-} from '../src/jit/tailcall.js';
-import { hexBytes } from '../src/jit/x86.js';
+} from '../src/jit/x86/tailcall.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 
 const hex = (s: string) => s.replace(/\s+/g, ' ').trim();
 const LAYOUT = { bpf_array_max_entries: 0x24, bpf_array_ptrs: 0xd0, bpf_prog_bpf_func: 0x30 };
@@ -28,7 +28,7 @@ describe('X86_TAIL_CALL_OFFSET per profile (§0.2, §1.1)', () => {
   });
 });
 
-describe('E3 (6.12) layout, §1.2 and §1.4 tables', () => {
+describe('v6.12+ layout (profile 6.12), §1.2 and §1.4 tables', () => {
   it('prologue, main program, S = 0, no callee-saved registers', () => {
     const b = emit_prologue(0, false, true, false, env('6.12'));
     expect(hexBytes(b)).toBe(hex('0f 1f 44 00 00 48 31 c0 55 48 89 e5 48 83 f8 21 77 06 50 48 89 e0 eb 01 50 50'));
@@ -68,7 +68,7 @@ describe('E3 (6.12) layout, §1.2 and §1.4 tables', () => {
   });
 });
 
-describe('E2 (6.1) tables of §1.4 and §1.5', () => {
+describe('v5.10-6.11 layout (profile 6.1), tables of §1.4 and §1.5', () => {
   it('direct, S = 8, rbx: bypass at +0x14, target at +0x22, out at +0x27', () => {
     const poke = new_poke_descriptor('m', 0, 0);
     const b = emit_bpf_tail_call_direct(poke, IP, ['rbx'], 8, env('6.1'));
@@ -103,7 +103,7 @@ describe('IBT (§1.3): ENDBR at bpf_func and at bpf_func + X86_TAIL_CALL_OFFSET'
   }
 });
 
-describe('E1 (5.5): fixed 25-byte prologue, one poke site (§1.2, §1.4)', () => {
+describe('v5.5 layout (profile 5.5): fixed 25-byte prologue, one poke site (§1.2, §1.4)', () => {
   const img = jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, 0xffffffffc0000000n, '5.5');
   it('prologue', () => {
     expect(hexBytes(img.bytes.subarray(0, 25))).toBe(hex('0f 1f 44 00 00 55 48 89 e5 48 81 ec 00 02 00 00 53 41 55 41 56 41 57 6a 00'));

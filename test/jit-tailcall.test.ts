@@ -7,11 +7,11 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type TailCallerShape, jit_tail_caller, X86_TAIL_CALL_OFFSET } from '../src/jit/caller.js';
-import { type Fixture, loadFixture } from '../src/jit/fixture.js';
-import { rejitFixture } from '../src/jit/rejit.js';
-import { bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/tailcall.js';
-import { hexBytes } from '../src/jit/x86.js';
+import { type TailCallerShape, jit_tail_caller, X86_TAIL_CALL_OFFSET } from '../src/jit/x86/caller.js';
+import { type Fixture, loadFixture } from '../src/jit/oracle/fixture.js';
+import { rejitFixture } from '../src/jit/oracle/rejit.js';
+import { bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/tailcall.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/oracle/linux-6.1.0-56-amd64/default');
 const CAPTURED_612 = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/captured/linux-6.12.100+deb12-amd64/default');

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from '../src/jit/fixture.js';
-import { rejitFixture } from '../src/jit/rejit.js';
-import { jitEmitCommand, jitVerifyCommand } from '../src/jit/verify.js';
-import { hexBytes } from '../src/jit/x86.js';
+import { loadFixture } from '../src/jit/oracle/fixture.js';
+import { rejitFixture } from '../src/jit/oracle/rejit.js';
+import { jitEmitCommand, jitVerifyCommand } from '../src/jit/oracle/verify.js';
+import { hexBytes } from '../src/jit/x86/x86.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ORACLE = join(HERE, 'fixtures/oracle/linux-6.1.0-56-amd64/default');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BpfProgArray, type BpfProgAux } from '../src/arraymap/prog_array.js';
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
-import { jit_tail_caller } from '../src/jit/caller.js';
+import { jit_tail_caller } from '../src/jit/x86/caller.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { EBUSY } from '../src/poke/errno.js';
 import { loadOracle, ORACLE_STEPS, unhex } from './helpers/oracle.js';

@@ -11,8 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
 import { explore } from '../src/concurrency/explorer.js';
-import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path } from '../src/jit/tailcall_cached.js';
-import { hexBytes, le32 } from '../src/jit/x86.js';
+import { emit_bpf_tail_call_indirect_rfc2026, rfc2026Env, tail_call_path } from '../src/jit/x86/tailcall_cached.js';
+import { hexBytes, le32 } from '../src/jit/x86/x86.js';
 import { cli } from './helpers/cli.js';
 
 const IP = 0xffffffffc0000b40n;
@@ -35,7 +35,7 @@ describe("the RFC's indirect tail call (facts 3e)", () => {
   });
   it('static: no prog->bpf_func load and no add rcx, X86_TAIL_CALL_OFFSET; dynamic keeps both', () => {
     const off = rfc2026Env().cfg.profile.tail_call_offset;
-    expect(off).toBe(12); // E3 without IBT
+    expect(off).toBe(12); // v6.12+ without IBT
     expect(hexBytes(st)).not.toMatch(/48 8b 49|48 83 c1/);
     expect(hexBytes(dyn)).toContain(hexBytes([0x48, 0x8b, 0x49, 48, 0x48, 0x83, 0xc1, off]));
   });

@@ -4,11 +4,11 @@
  * patchable 5-byte slots. This reads what the kernel emitted; it does not
  * emit anything.
  *
- * Recognised layouts (docs: kernel-poke-facts §0.2, §1.4, §1.5), with or
+ * Recognised layouts (docs/kernel-facts.md §0.2, §1.4, §1.5), with or
  * without IBT, with retpoline / lfence / plain indirect jumps:
- * - "E2", v5.10-v6.11: the counter is a dword in the `push rax` slot,
+ * - "v5.10-6.11": the counter is a dword in the `push rax` slot,
  *   loaded, compared, incremented and stored before the bypass;
- * - "E3", v6.12+: the slot holds tail_call_cnt_ptr; `cmpq $33, (%rax)`,
+ * - "v6.12+": the slot holds tail_call_cnt_ptr; `cmpq $33, (%rax)`,
  *   and the increment `addq $1, (%rax)` comes after the bypass.
  * Anything else (v5.5's single-slot layout, other architectures) is not
  * recognised: the writer then records no sites and warns.
@@ -27,7 +27,7 @@ export interface SlotState {
   rel32?: number;
 }
 
-export type Layout = 'E2' | 'E3';
+export type Layout = 'v5.10-6.11' | 'v6.12+';
 
 export interface DirectSite {
   kind: 'direct';
@@ -103,16 +103,16 @@ function slot(b: Uint8Array, i: number): SlotState | null {
 }
 
 /**
- * The unwinding before the jump: (E3 only) `addq $1, (%rax)`, callee-saved
+ * The unwinding before the jump: (v6.12+ only) `addq $1, (%rax)`, callee-saved
  * pops (r12, r15, r14, r13, rbx in some suffix of that order), `pop rax`
- * (E2: the counter slot; E3: two of them, tail_call_cnt_ptr then the
+ * (v5.10-6.11: the counter slot; v6.12+: two of them, tail_call_cnt_ptr then the
  * counter or inherited pointer), and `add rsp, imm32` when the stack depth
  * is non-zero.
  */
 function pops(b: Uint8Array, i: number, layout: Layout): { end: number; decoded: string[] } | null {
   const decoded: string[] = [];
   let p = i;
-  if (layout === 'E3') {
+  if (layout === 'v6.12+') {
     if (!match(b, p, [0x48, 0x83, 0x00, 0x01])) return null;
     decoded.push('add qword [rax], 1');
     p += 4;
@@ -126,7 +126,7 @@ function pops(b: Uint8Array, i: number, layout: Layout): { end: number; decoded:
       p += 2;
     } else break;
   }
-  for (let k = 0; k < (layout === 'E3' ? 2 : 1); k++) {
+  for (let k = 0; k < (layout === 'v6.12+' ? 2 : 1); k++) {
     if (u8(b, p) !== 0x58) return null;
     decoded.push('pop rax');
     p += 1;
@@ -139,12 +139,12 @@ function pops(b: Uint8Array, i: number, layout: Layout): { end: number; decoded:
 }
 
 /**
- * E2 counter check: `mov eax, [rbp+d32]; cmp eax, imm8; jae/ja rel8;
+ * v5.10-6.11 counter check: `mov eax, [rbp+d32]; cmp eax, imm8; jae/ja rel8;
  * add eax, 1; mov [rbp+d32], eax` (26 bytes).
  */
 interface Counter {
   layout: Layout;
-  /** bytes of the check, up to the jcc's end (E2: including the increment) */
+  /** bytes of the check, up to the jcc's end (v5.10-6.11: including the increment) */
   len: number;
   tccOff: number;
   max: number;
@@ -152,20 +152,20 @@ interface Counter {
 }
 
 function counter(b: Uint8Array, i: number): Counter | null {
-  return counterE2(b, i) ?? counterE3(b, i);
+  return counter_v5_10(b, i) ?? counter_v6_12(b, i);
 }
 
-/** E3: `mov rax, [rbp+d32]; cmpq $imm8, (%rax); jae rel8` (13 bytes). */
-function counterE3(b: Uint8Array, i: number): Counter | null {
+/** v6.12+: `mov rax, [rbp+d32]; cmpq $imm8, (%rax); jae rel8` (13 bytes). */
+function counter_v6_12(b: Uint8Array, i: number): Counter | null {
   if (!match(b, i, [0x48, 0x8b, 0x85])) return null;
   const d = s32(b, i + 3);
   if (!match(b, i + 7, [0x48, 0x83, 0x38])) return null;
   const max = b[i + 10];
   if (u8(b, i + 11) !== 0x73) return null;
-  return { layout: 'E3', len: 13, tccOff: d, max, jaeTarget: i + 13 + s8(b, i + 12) };
+  return { layout: 'v6.12+', len: 13, tccOff: d, max, jaeTarget: i + 13 + s8(b, i + 12) };
 }
 
-function counterE2(b: Uint8Array, i: number): Counter | null {
+function counter_v5_10(b: Uint8Array, i: number): Counter | null {
   if (!match(b, i, [0x8b, 0x85])) return null;
   const d = s32(b, i + 2);
   if (!match(b, i + 6, [0x83, 0xf8])) return null;
@@ -175,7 +175,7 @@ function counterE2(b: Uint8Array, i: number): Counter | null {
   const jaeTarget = i + 11 + s8(b, i + 10);
   if (!match(b, i + 11, [0x83, 0xc0, 0x01, 0x89, 0x85])) return null;
   if (s32(b, i + 16) !== d) return null;
-  return { layout: 'E2', len: 20, tccOff: d, max, jaeTarget };
+  return { layout: 'v5.10-6.11', len: 20, tccOff: d, max, jaeTarget };
 }
 
 function directAt(b: Uint8Array, i: number): DirectSite | null {

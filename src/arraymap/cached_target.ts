@@ -1,6 +1,6 @@
 /**
  * The prog-array update of Leon Hwang's 2026 RFC (patch 1/4,
- * 20260102150032.53106-2-leon.hwang@linux.dev; kernel-poke-facts.md 3e):
+ * 20260102150032.53106-2-leon.hwang@linux.dev; docs/kernel-facts.md 3e):
  * next to `ptrs[key]`, the array keeps `ptrs[max_entries + key]` = the
  * tail-call target (`new->bpf_func + bpf_arch_tail_call_prologue_offset()`,
  * or 0), written with `xchg` by `bpf_tail_call_target_update`.

@@ -1,5 +1,5 @@
 /**
- * A CPU taking the RFC's indirect tail call (src/jit/tailcall_cached.ts), as
+ * A CPU taking the RFC's indirect tail call (src/jit/x86/tailcall_cached.ts), as
  * an xstate machine: it enters the caller (rcu_read_lock), runs the
  * sequence up to and including the load of the slot the bytes name (one
  * step: the only read of shared memory before the jump), then runs the rest

@@ -13,11 +13,11 @@
  * `bypass_addr` (`poke->bypass_addr`, the "out" label), `old` / `new`
  * (`prog->bpf_func + poke->adj_off`, or NULL when there is no such program).
  */
-import type { BpfJitPokeDescriptor } from '../jit/tailcall.js';
+import type { BpfJitPokeDescriptor } from '../jit/x86/tailcall.js';
 import { __bpf_arch_text_poke, bpf_arch_text_poke, type PokeAddr } from '../poke/text_poke.js';
 import { EINVAL } from '../poke/errno.js';
-import { decodeInsn } from '../jit/decode.js';
-import { X86_PATCH_SIZE } from '../jit/x86.js';
+import { decodeInsn } from '../jit/x86/decode.js';
+import { X86_PATCH_SIZE } from '../jit/x86/x86.js';
 import type { BpfKallsyms, TextMemory } from '../poke/text.js';
 import type { BpfProg } from './prog.js';
 

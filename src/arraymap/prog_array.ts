@@ -7,7 +7,7 @@
  * Concurrency is the explorer's business: here every call runs to completion
  * (a single thread, so `poke_mutex` is only asserted, never contended).
  */
-import type { BpfJitPokeDescriptor } from '../jit/tailcall.js';
+import type { BpfJitPokeDescriptor } from '../jit/x86/tailcall.js';
 import { bpf_arch_poke_desc_update, type PokeEnv, type PokeProtocol } from './poke_desc_update.js';
 import type { BpfProg } from './prog.js';
 

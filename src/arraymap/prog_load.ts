@@ -1,6 +1,6 @@
 /**
  * The life of a program with one direct tail call, as the prog array sees it
- * (kernel-poke-facts.md 1.7, 2.2, 3c), as an xstate machine: one state per
+ * (docs/kernel-facts.md 1.7, 2.2, 3c), as an xstate machine: one state per
  * step that another CPU's map update can interleave with.
  *
  * Load (`bpf_prog_load`):

@@ -1,5 +1,5 @@
 /** `pokecheck jit verify ...` and `pokecheck jit emit ...` (the logic lives in src/jit/verify.ts). */
-import { jitEmitCommand, jitVerifyCommand } from '../jit/verify.js';
+import { jitEmitCommand, jitVerifyCommand } from '../jit/oracle/verify.js';
 import { UsageError, type Io } from './io.js';
 
 export function jitCommand(args: string[], io: Io): number {

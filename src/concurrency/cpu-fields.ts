@@ -11,6 +11,9 @@ export class CpuFields {
   /** log2(perWord). */
   private readonly perShift: number;
   private readonly scratch: Int32Array;
+  /** Per CPU: its word and the shift of its field in it (looked up, not computed, in the hot loop). */
+  private readonly wordOf: Int32Array;
+  private readonly shiftOf: Int32Array;
 
   constructor(
     readonly cpus: number,
@@ -23,17 +26,17 @@ export class CpuFields {
     this.words = Math.ceil(cpus / this.perWord);
     this.perShift = Math.log2(this.perWord);
     this.scratch = new Int32Array(cpus);
+    this.wordOf = Int32Array.from({ length: cpus }, (_, i) => base + (i >> this.perShift));
+    this.shiftOf = Int32Array.from({ length: cpus }, (_, i) => (i & (this.perWord - 1)) * bits);
   }
 
   get(s: Int32Array, cpu: number): number {
-    const w = this.base + (cpu >> this.perShift);
-    const sh = (cpu & (this.perWord - 1)) * this.bits;
-    return (s[w] >>> sh) & this.mask;
+    return (s[this.wordOf[cpu]] >>> this.shiftOf[cpu]) & this.mask;
   }
 
   set(s: Int32Array, cpu: number, v: number): void {
-    const w = this.base + (cpu >> this.perShift);
-    const sh = (cpu & (this.perWord - 1)) * this.bits;
+    const w = this.wordOf[cpu];
+    const sh = this.shiftOf[cpu];
     s[w] = (s[w] & ~(this.mask << sh)) | ((v & this.mask) << sh);
   }
 

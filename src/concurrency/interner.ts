@@ -2,7 +2,7 @@
  * Byte strings numbered in order of first sight, so that a packed state can
  * hold a site's 5 bytes (or the bytes a CPU fetched so far) as a small id.
  */
-import { hexBytes } from '../jit/x86.js';
+import { hexBytes } from '../jit/x86/x86.js';
 
 export class BytesInterner {
   private readonly ids = new Map<string, number>();

@@ -2,7 +2,25 @@
  * What a protocol model (models/*.ts) gives the checker: a transition system
  * plus the means to print a schedule in kernel terms.
  */
+import type { AnyStateMachine, EventObject } from 'xstate';
 import type { TransitionSystem } from './system.js';
+
+/** An actor's xstate machine as the model compiles it, for `pokecheck graph` and the report. */
+export interface ActorMachine {
+  /** The actor's name in schedules (`cpu`, `updater`, `site`) and `--kind`. */
+  name: string;
+  title: string;
+  machine: AnyStateMachine;
+  /** The finite event alphabet the checker steps the machine with. */
+  events: readonly EventObject[];
+  /** States (by value) whose shortest event paths are listed under the graph. */
+  targets?: readonly string[];
+  /** Tags that mark a state as a violation (drawn red). */
+  violationTags?: ReadonlySet<string>;
+  /** How to print one event's parameters, e.g. `ret=-EBUSY`; default `k=v`. */
+  formatEvent?(e: EventObject): string;
+}
+
 
 /** One poke site (or other watched text) as it stands in a state. */
 export interface SiteView {
@@ -38,6 +56,8 @@ export interface CheckableModel {
    * (`pokecheck graph --kind protocol`), e.g. the poke site's state A-D.
    */
   group?(state: Int32Array): StateGroup;
+  /** Optional: the xstate machines this model's actors run, as it compiled them (for graphs). */
+  actorMachines?(): ActorMachine[];
 }
 
 /** A group of product states that the protocol picture draws as one node. */

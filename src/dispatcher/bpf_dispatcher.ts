@@ -21,9 +21,9 @@
  * program through the old image (the image's fallback jump handles it).
  */
 import { createMachine, type EventObject } from 'xstate';
-import { arch_prepare_bpf_dispatcher, BPF_DISPATCHER_HALF, BPF_DISPATCHER_MAX } from '../jit/dispatcher.js';
-import type { JitEnv } from '../jit/env.js';
-import { hexAddr } from '../jit/x86.js';
+import { arch_prepare_bpf_dispatcher, BPF_DISPATCHER_HALF, BPF_DISPATCHER_MAX } from '../jit/x86/dispatcher.js';
+import type { JitEnv } from '../jit/x86/env.js';
+import { hexAddr } from '../jit/x86/x86.js';
 
 export type DispatcherProtocol = 'v6.1' | 'v6.2';
 export const DISPATCHER_PROTOCOLS: Record<DispatcherProtocol, string> = {

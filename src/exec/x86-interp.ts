@@ -1,6 +1,6 @@
 /**
  * An interpreter of the x86-64 instructions the BPF JIT emits, so that a
- * model can *run* JIT output: it executes what `decodeInsn` (src/jit/decode.ts)
+ * model can *run* JIT output: it executes what `decodeInsn` (src/jit/x86/decode.ts)
  * says the bytes are, reading the operands from the decoder's objdump text.
  *
  * Covered: nop forms; mov/movabs; add, sub, xor, and, or, cmp, test (with
@@ -13,8 +13,8 @@
  * The whole machine state is plain data (`X86State`) so that a model can pack
  * it into its state vector.
  */
-import { decodeInsn, type Insn } from '../jit/decode.js';
-import { hexAddr, hexBytes } from '../jit/x86.js';
+import { decodeInsn, type Insn } from '../jit/x86/decode.js';
+import { hexAddr, hexBytes } from '../jit/x86/x86.js';
 
 export class InterpError extends Error {}
 

@@ -20,20 +20,8 @@ import { engineFor } from './graphviz.js';
 /** A final state with edges from more than this many states is drawn once per edge. */
 const CLONE_FAN_IN = 4;
 
-export interface ActorMachine {
-  /** The actor's name in schedules (`cpu`, `updater`, `site`) and `--kind`. */
-  name: string;
-  title: string;
-  machine: AnyStateMachine;
-  /** The finite event alphabet the checker steps the machine with. */
-  events: readonly EventObject[];
-  /** States (by value) whose shortest event paths are listed under the graph. */
-  targets?: readonly string[];
-  /** Tags that mark a state as a violation (drawn red). */
-  violationTags?: ReadonlySet<string>;
-  /** How to print one event's parameters, e.g. `ret=-EBUSY`; default `k=v`. */
-  formatEvent?(e: EventObject): string;
-}
+export type { ActorMachine } from '../concurrency/model.js';
+import type { ActorMachine } from '../concurrency/model.js';
 
 interface Edge {
   source: string;

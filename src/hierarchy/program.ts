@@ -22,11 +22,11 @@ import {
   BPF_ADD, BPF_ALU64, BPF_CALL, BPF_DW, BPF_EXIT, BPF_FUNC_tail_call, BPF_IMM, BPF_JMP, BPF_JNE, BPF_K, BPF_LD, BPF_MOV,
   BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_X, type BpfInsn,
 } from '../jit/bpf.js';
-import { defaultJitConfig } from '../jit/config.js';
-import { jit_function } from '../jit/do_jit.js';
-import { makeEnv } from '../jit/env.js';
-import { analyzeProgram, jitFunctions } from '../jit/program.js';
-import type { BpfJitPokeDescriptor } from '../jit/tailcall.js';
+import { defaultJitConfig } from '../jit/x86/config.js';
+import { jit_function } from '../jit/x86/do_jit.js';
+import { makeEnv } from '../jit/x86/env.js';
+import { analyzeProgram, jitFunctions } from '../jit/x86/program.js';
+import type { BpfJitPokeDescriptor } from '../jit/x86/tailcall.js';
 
 export class GraphError extends Error {}
 

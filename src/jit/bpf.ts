@@ -3,6 +3,7 @@
  * opcode fields, the constants the JIT switches on, and the parser of the
  * 8-byte instructions in a fixture's `xlated` dump.
  */
+import { le32, leN, read_s16, read_s32 } from './bytes.js';
 
 // classes
 export const BPF_LD = 0x00;
@@ -96,15 +97,14 @@ export interface BpfInsn {
 /** Parse little-endian 8-byte BPF instructions. */
 export function parseInsns(bytes: Uint8Array): BpfInsn[] {
   if (bytes.length % 8 !== 0) throw new RangeError(`BPF instructions: ${bytes.length} bytes is not a multiple of 8`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: BpfInsn[] = [];
   for (let i = 0; i < bytes.length; i += 8) {
     out.push({
       code: bytes[i],
       dst_reg: bytes[i + 1] & 0x0f,
       src_reg: bytes[i + 1] >> 4,
-      off: dv.getInt16(i + 2, true),
-      imm: dv.getInt32(i + 4, true),
+      off: read_s16(bytes, i + 2),
+      imm: read_s32(bytes, i + 4),
     });
   }
   return out;
@@ -113,13 +113,12 @@ export function parseInsns(bytes: Uint8Array): BpfInsn[] {
 /** Encode instructions back to bytes (used to build programs in tests and caller.ts). */
 export function encodeInsns(insns: readonly BpfInsn[]): Uint8Array {
   const out = new Uint8Array(insns.length * 8);
-  const dv = new DataView(out.buffer);
   insns.forEach((insn, k) => {
     const i = k * 8;
     out[i] = insn.code;
     out[i + 1] = (insn.dst_reg & 0x0f) | ((insn.src_reg & 0x0f) << 4);
-    dv.setInt16(i + 2, insn.off, true);
-    dv.setInt32(i + 4, insn.imm, true);
+    out.set(leN(insn.off, 2), i + 2);
+    out.set(le32(insn.imm), i + 4);
   });
   return out;
 }

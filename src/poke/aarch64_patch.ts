@@ -1,5 +1,5 @@
 /**
- * arm64 text poking (kernel-poke-facts.md section 5): `bpf_arch_text_poke`
+ * arm64 text poking (docs/kernel-facts.md section 5): `bpf_arch_text_poke`
  * of arch/arm64/net/bpf_jit_comp.c and `aarch64_insn_patch_text_nosync` of
  * arch/arm64/kernel/patching.c.
  *
@@ -21,7 +21,7 @@
  * +-128 MiB (the entry's `ldr x10, target; br x10`); a target out of `b`
  * range makes `gen_branch_or_nop` fail here (-EFAULT).
  */
-import { AARCH64_INSN_SIZE, AARCH64_NOP, a64Bytes, a64Word, aarch64_insn_gen_branch_imm } from '../jit/arm64.js';
+import { AARCH64_INSN_SIZE, AARCH64_NOP, a64Bytes, a64Word, aarch64_insn_gen_branch_imm } from '../jit/arm64/insn.js';
 import { EINVAL } from './errno.js';
 import type { BpfKallsyms, TextMemory } from './text.js';
 

@@ -1,5 +1,5 @@
 /**
- * The actors of the arm64-poke model (kernel-poke-facts.md section 5), as
+ * The actors of the arm64-poke model (docs/kernel-facts.md section 5), as
  * xstate machines compiled by `compileMachine`:
  *
  * - a CPU that keeps calling one BPF program: it runs `bti c; mov x9, x30`,
@@ -16,7 +16,7 @@
  *   followed by the store steps of `patchStores(method)`.
  */
 import { assign, createMachine, setup, type EventObject } from 'xstate';
-import { AARCH64_INSN_SIZE } from '../jit/arm64.js';
+import { AARCH64_INSN_SIZE } from '../jit/arm64/insn.js';
 import { patchStores, type Arm64PatchMethod, type Arm64PokeType } from './aarch64_patch.js';
 
 export type Arm64Fetch = 'word' | 'byte';

@@ -1,6 +1,6 @@
 /**
  * The direct tail-call poke site as the RFC's state matrix sees it: the pair
- * (bypass, target) in one of the states A-D (reference-models.md section 1),
+ * (bypass, target) in one of the states A-D (docs/reference-verdicts.md section 1),
  * as an xstate machine. Its events are the instructions the pokes leave at
  * each site, derived by decoding the bytes after each write.
  *

@@ -1,4 +1,4 @@
-import { hexAddr } from '../jit/x86.js';
+import { hexAddr } from '../jit/x86/x86.js';
 
 /**
  * Kernel text memory: bytes at 64-bit kernel addresses, in mapped regions

@@ -4,7 +4,7 @@
  * (what `text_poke_bp` guarantees to every CPU; the byte-level model replaces
  * it with the real int3 protocol).
  */
-import { emit_patch, NOP5, X86_PATCH_SIZE } from '../jit/x86.js';
+import { emit_patch, NOP5, X86_PATCH_SIZE } from '../jit/x86/x86.js';
 import { EBUSY, EINVAL, ERANGE } from './errno.js';
 import type { BpfKallsyms, TextMemory } from './text.js';
 

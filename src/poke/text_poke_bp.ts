@@ -2,7 +2,7 @@
  * `text_poke_bp` (arch/x86/kernel/alternative.c; `smp_text_poke_single`
  * since 9586ae48e785, v6.16): how the kernel rewrites a live multi-byte
  * instruction so that no CPU ever executes a mix of old and new bytes
- * (kernel-poke-facts.md section 4).
+ * (docs/kernel-facts.md section 4).
  *
  * `text_poke_bp(addr, opcode, len, emulate)` = `__smp_text_poke_batch_add`
  * + `smp_text_poke_batch_finish`, whose steps are, for one entry:
@@ -28,8 +28,8 @@
  * `memcpy` is the broken alternative: the bytes written one by one over live
  * text, no int3, no sync.
  */
-import { decodeInsn, type Insn } from '../jit/decode.js';
-import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../jit/x86.js';
+import { decodeInsn, type Insn } from '../jit/x86/decode.js';
+import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../jit/x86/x86.js';
 import type { TextMemory } from './text.js';
 
 export const INT3_INSN_OPCODE = 0xcc;

@@ -6,15 +6,16 @@
 import {
   BPF_ADD, BPF_AND, BPF_ATOMIC, BPF_CLASS, BPF_CMPXCHG, BPF_DW, BPF_FETCH, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MODE,
   BPF_NOSPEC, BPF_OR, BPF_PROBE_MEM, BPF_PROBE_MEMSX, BPF_SIZE, BPF_ST, BPF_STX, BPF_W, BPF_XCHG, BPF_XOR, type BpfInsn,
-} from './bpf.js';
+} from '../bpf.js';
 import type { JitConfig } from './config.js';
 import { simple_alu_opcode } from './emit-alu.js';
 import {
   SIZE_B, SIZE_H, SIZE_W, emit_insn_suffix, emit_ldsx, emit_ldx, emit_mov_imm32, emit_mov_imm64, emit_mov_reg, emit_stx,
-  emitN, is_imm8, maybe_emit_1mod, maybe_emit_mod,
+  maybe_emit_1mod, maybe_emit_mod,
 } from './emit.js';
 import { AUX_REG, BPF_REG_0, BPF_REG_AX, add_1mod, add_1reg, add_2reg, is_ereg } from './regs.js';
-import { le32 } from './x86.js';
+import { le32, leN } from '../bytes.js';
+import { is_imm8 } from './x86.js';
 
 const X86_PAGE_SIZE = 0x1000n;
 /** TASK_SIZE_MAX with 4-level paging. */
@@ -57,9 +58,9 @@ function atomic(insn: BpfInsn): number[] {
 function probe_guard(insn: BpfInsn, cfg: JitConfig): { pre: number[]; fix: (ldxLen: number) => void } {
   const { src_reg: src, dst_reg: dst, off } = insn;
   const b: number[] = [];
-  if (cfg.profile.layout !== 'E3') {
+  if (cfg.profile.layout !== 'v6.12+') {
     const limit = TASK_SIZE_MAX + X86_PAGE_SIZE + BigInt(Math.abs(off));
-    b.push(add_1mod(0x48, AUX_REG), add_1reg(0xb8, AUX_REG), ...emitN(Number(limit & 0xffffffffn), 4), ...emitN(Number(limit >> 32n), 4));
+    b.push(add_1mod(0x48, AUX_REG), add_1reg(0xb8, AUX_REG), ...leN(Number(limit & 0xffffffffn), 4), ...leN(Number(limit >> 32n), 4));
     b.push(...maybe_emit_mod(src, AUX_REG, true), 0x39, add_2reg(0xc0, src, AUX_REG));
     b.push(0x72, 0);
     const end1 = b.length;
@@ -100,7 +101,7 @@ export function emit_mem(insn: BpfInsn, cfg: JitConfig): number[] | undefined {
     else op = [add_1mod(0x48, dst), 0xc7];
     const modrm = is_imm8(off) ? [add_1reg(0x40, dst), off & 0xff] : [add_1reg(0x80, dst), ...le32(off)];
     const n = size === SIZE_B ? 1 : size === SIZE_H ? 2 : 4;
-    return [...op, ...modrm, ...emitN(insn.imm, n)];
+    return [...op, ...modrm, ...leN(insn.imm, n)];
   }
   if (cls === BPF_STX && mode === BPF_MEM) return emit_stx(size, dst, src, off);
   if (cls === BPF_STX && mode === BPF_ATOMIC) {
@@ -109,7 +110,7 @@ export function emit_mem(insn: BpfInsn, cfg: JitConfig): number[] | undefined {
   }
   if (cls === BPF_LDX && (mode === BPF_MEM || mode === BPF_PROBE_MEM || mode === BPF_MEMSX || mode === BPF_PROBE_MEMSX)) {
     const sx = mode === BPF_MEMSX || mode === BPF_PROBE_MEMSX;
-    if (sx && cfg.profile.layout !== 'E3') throw new RangeError(`sign-extending load (cpu v4) is not in profile ${cfg.profile.name}`);
+    if (sx && cfg.profile.layout !== 'v6.12+') throw new RangeError(`sign-extending load (cpu v4) is not in profile ${cfg.profile.name}`);
     const ld = sx ? emit_ldsx(size, dst, src, off) : emit_ldx(size, dst, src, off);
     if (mode === BPF_MEM || mode === BPF_MEMSX) return ld;
     const g = probe_guard(insn, cfg);

@@ -9,14 +9,14 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DecodeError, type Insn, decodeInsn, disasm } from './decode.js';
-import { describeConfig } from './config.js';
-import { MissingInputError } from './env.js';
+import { DecodeError, type Insn, decodeInsn, disasm } from '../x86/decode.js';
+import { describeConfig } from '../x86/config.js';
+import { MissingInputError } from '../x86/env.js';
 import { type Fixture, FixtureError, loadFixture } from './fixture.js';
-import { ProgramError } from './program.js';
+import { ProgramError } from '../x86/program.js';
 import { type RejitResult, rejitFixture } from './rejit.js';
-import { hexAddr, hexBytes } from './x86.js';
-import { JitError } from './do_jit.js';
+import { hexAddr, hexBytes } from '../bytes.js';
+import { JitError } from '../x86/do_jit.js';
 
 type Out = (line: string) => void;
 

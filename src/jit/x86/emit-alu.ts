@@ -6,13 +6,14 @@
 import {
   BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_CLASS, BPF_DIV, BPF_END, BPF_FROM_BE, BPF_K, BPF_LSH, BPF_MOD,
   BPF_MOV, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR, BPF_RSH, BPF_SRC, BPF_SUB, BPF_X, BPF_XOR, type BpfInsn,
-} from './bpf.js';
+} from '../bpf.js';
 import type { JitConfig } from './config.js';
 import {
-  emit_mov_imm32, emit_mov_reg, emit_movsx_reg, emit_shiftx, emitN, is_imm8, maybe_emit_1mod, maybe_emit_mod,
+  emit_mov_imm32, emit_mov_reg, emit_movsx_reg, emit_shiftx, maybe_emit_1mod, maybe_emit_mod,
 } from './emit.js';
 import { AUX_REG, BPF_REG_0, BPF_REG_3, BPF_REG_4, add_1reg, add_2reg, is_axreg, is_ereg } from './regs.js';
-import { le32 } from './x86.js';
+import { le32, leN } from '../bytes.js';
+import { is_imm8 } from './x86.js';
 
 /** `simple_alu_opcodes`: reg-reg opcode, or the /digit ModRM base for shifts. */
 const SIMPLE_ALU: Record<number, number> = {
@@ -64,7 +65,7 @@ function shift_x(insn: BpfInsn, is64: boolean, cfg: JitConfig): number[] {
   let dst = insn.dst_reg;
   const src = insn.src_reg;
   const b: number[] = [];
-  if (cfg.profile.layout === 'E3') {
+  if (cfg.profile.layout === 'v6.12+') {
     if (cfg.bmi2 && src !== BPF_REG_4) {
       const op = { [BPF_LSH]: 1, [BPF_RSH]: 3, [BPF_ARSH]: 2 }[BPF_OP(insn.code)] ?? 0;
       return emit_shiftx(dst, src, is64, op);
@@ -80,7 +81,7 @@ function shift_x(insn: BpfInsn, is64: boolean, cfg: JitConfig): number[] {
     if (src !== BPF_REG_4) b.push(...(insn.dst_reg === BPF_REG_4 ? EMIT_mov(insn.dst_reg, AUX_REG) : [0x59]));
     return b;
   }
-  // E1/E2
+  // v5.5, v5.10-6.11
   if (dst === BPF_REG_4) {
     b.push(...EMIT_mov(AUX_REG, dst));
     dst = AUX_REG;
@@ -115,11 +116,11 @@ export function emit_alu(insn: BpfInsn, cfg: JitConfig): number[] | undefined {
   if (cls !== BPF_ALU && cls !== BPF_ALU64) return undefined;
   const is64 = cls === BPF_ALU64;
   const op = BPF_OP(insn.code);
-  const e3 = cfg.profile.layout === 'E3';
+  const v6_12 = cfg.profile.layout === 'v6.12+';
   const dst = insn.dst_reg;
   const src = insn.src_reg;
   const needs = (what: string) => {
-    if (!e3) throw new RangeError(`${what} (cpu v4) is not in profile ${cfg.profile.name}`);
+    if (!v6_12) throw new RangeError(`${what} (cpu v4) is not in profile ${cfg.profile.name}`);
   };
   const x = BPF_SRC(insn.code) === BPF_X;
   switch (op) {
@@ -151,7 +152,7 @@ export function emit_alu(insn: BpfInsn, cfg: JitConfig): number[] | undefined {
       {
         const pre = maybe_emit_1mod(dst, is64);
         if (insn.imm === 1) return [...pre, 0xd1, add_1reg(SIMPLE_ALU[op], dst)];
-        return [...pre, 0xc1, add_1reg(SIMPLE_ALU[op], dst), ...emitN(insn.imm, 1)];
+        return [...pre, 0xc1, add_1reg(SIMPLE_ALU[op], dst), ...leN(insn.imm, 1)];
       }
     case BPF_END:
       if (is64) {

@@ -4,8 +4,16 @@
  *
  * Every encoder returns a fresh `number[]` of bytes. Operands outside the
  * encodable range throw a RangeError (one line naming the value), never wrap.
- * Byte values are from kernel-poke-facts.md §1.1, §1.2, §1.4.
+ * Byte values are from docs/kernel-facts.md §1.1, §1.2, §1.4, §1.5.
+ *
+ * Names follow the instruction in Intel syntax: `emit_mov_rax_rbp_disp32`
+ * is `mov rax, qword [rbp + disp32]`. Registers that are operands of a
+ * family of encoders are given as x86 names (`'rax' | 'rcx'`), never as BPF
+ * register numbers (those are emit.ts's business).
  */
+import { hexAddr, le32 } from '../bytes.js';
+
+export { hexAddr, hexBytes, le32, le64 } from '../bytes.js';
 
 /** Bytes of one patchable `call`/`jmp rel32` or nop5. */
 export const X86_PATCH_SIZE = 5;
@@ -19,10 +27,21 @@ export const INT3 = 0xcc;
 /** ENDBR64, the IBT landing pad. */
 export const ENDBR64: readonly number[] = Object.freeze([0xf3, 0x0f, 0x1e, 0xfa]);
 
+/** Short conditional jumps (`jcc rel8`); the rel32 form is 0f (op + 0x10). */
+export const X86_JB = 0x72;
 export const X86_JAE = 0x73;
+export const X86_JE = 0x74;
+export const X86_JNE = 0x75;
+export const X86_JBE = 0x76;
+export const X86_JA = 0x77;
+export const X86_JL = 0x7c;
+export const X86_JGE = 0x7d;
+export const X86_JLE = 0x7e;
+export const X86_JG = 0x7f;
 export const X86_JMP_REL32 = 0xe9;
 export const X86_CALL_REL32 = 0xe8;
 
+/** `is_imm8` of bpf_jit_comp.c: fits a sign-extended 8-bit immediate or displacement. */
 export function is_imm8(v: number): boolean {
   return Number.isInteger(v) && v >= -128 && v <= 127;
 }
@@ -36,22 +55,8 @@ function check(ok: boolean, what: string, v: number | bigint): void {
   if (!ok) throw new RangeError(`${what} out of range: ${v}`);
 }
 
-/** Little-endian bytes of a signed 32-bit value. */
-export function le32(v: number): number[] {
-  check(Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff, 'imm32', v);
-  const u = v >>> 0;
-  return [u & 0xff, (u >>> 8) & 0xff, (u >>> 16) & 0xff, (u >>> 24) & 0xff];
-}
-
-/** Little-endian bytes of a 64-bit value (taken modulo 2^64). */
-export function le64(v: bigint): number[] {
-  const u = BigInt.asUintN(64, v);
-  const out: number[] = [];
-  for (let i = 0n; i < 8n; i++) out.push(Number((u >> (8n * i)) & 0xffn));
-  return out;
-}
-
-function imm8(v: number): number {
+/** The byte of a sign-extended 8-bit immediate, displacement or rel8; RangeError when it does not fit. */
+export function imm8(v: number): number {
   check(is_imm8(v), 'imm8', v);
   return v & 0xff;
 }
@@ -77,10 +82,14 @@ function checkRel32(v: number): number {
   return v;
 }
 
-/** `jae rel8` (73 ib). */
-export function emit_jae_rel8(rel8: number): number[] {
-  return [X86_JAE, imm8(rel8)];
+/** `jcc rel8` (op ib), op one of the X86_J* above. */
+export function emit_jcc_rel8(op: number, rel8: number): number[] {
+  if (op < 0x70 || op > 0x7f) throw new RangeError(`not a short jcc opcode: 0x${op.toString(16)}`);
+  return [op, imm8(rel8)];
 }
+
+/** `jae rel8` (73 ib). */
+export const emit_jae_rel8 = (rel8: number): number[] => emit_jcc_rel8(X86_JAE, rel8);
 
 /** The registers the tail-call code pushes and pops. */
 export type PushReg = 'rax' | 'rbx' | 'rbp' | 'r12' | 'r13' | 'r14' | 'r15';
@@ -118,6 +127,58 @@ export const emit_cmp_eax_imm8 = (imm: number): number[] => [0x83, 0xf8, imm8(im
 /** `add eax, 1` (83 c0 01). */
 export const emit_add_eax_1 = (): number[] => [0x83, 0xc0, 0x01];
 
+/** `mov rbp, rsp` (48 89 e5): the frame. */
+export const emit_mov_rbp_rsp = (): number[] => [0x48, 0x89, 0xe5];
+/** `mov rax, rsp` (48 89 e0): v6.12+, rax := the address of the counter just pushed. */
+export const emit_mov_rax_rsp = (): number[] => [0x48, 0x89, 0xe0];
+/** `xor eax, eax` (31 c0): v5.10-6.11's counter := 0. */
+export const emit_xor_eax_eax = (): number[] => [0x31, 0xc0];
+/** `xor rax, rax` (48 31 c0): v6.12+'s counter := 0. */
+export const emit_xor_rax_rax = (): number[] => [0x48, 0x31, 0xc0];
+/** `push imm8` (6a ib), sign-extended: v5.5's `push $0` counter slot. */
+export const emit_push_imm8 = (imm: number): number[] => [0x6a, imm8(imm)];
+/** `jmp rel8` (eb ib). */
+export const emit_jmp_rel8 = (rel8: number): number[] => [0xeb, imm8(rel8)];
+
+/** `mov rax, qword [rbp + disp32]` (48 8b 85 id): the v6.12+ tail_call_cnt_ptr load. */
+export const emit_mov_rax_rbp_disp32 = (disp: number): number[] => [0x48, 0x8b, 0x85, ...le32(disp)];
+/** `cmp qword [rax], imm8` (48 83 38 ib): the v6.12+ counter check through the pointer. */
+export const emit_cmp_qword_rax_imm8 = (imm: number): number[] => [0x48, 0x83, 0x38, imm8(imm)];
+/** `add qword [rax], 1` (48 83 00 01): the v6.12+ increment through the pointer. */
+export const emit_add_qword_rax_1 = (): number[] => [0x48, 0x83, 0x00, 0x01];
+/** `cmp rax, imm8` (48 83 f8 ib): the v6.12+ prologue's count-or-pointer test. */
+export const emit_cmp_rax_imm8 = (imm: number): number[] => [0x48, 0x83, 0xf8, imm8(imm)];
+
+/** The 64-bit registers the indirect tail call loads the target into: rax (v5.5) or rcx. */
+export type TargetReg = 'rax' | 'rcx';
+const LOW3: Record<TargetReg, number> = { rax: 0, rcx: 1 };
+function low3(reg: TargetReg): number {
+  const r = LOW3[reg];
+  if (r === undefined) throw new RangeError(`not a tail-call target register: ${String(reg)}`);
+  return r;
+}
+
+/** `mov edx, edx` (89 d2): zero-extends the index. */
+export const emit_mov_edx_edx = (): number[] => [0x89, 0xd2];
+/** `cmp dword [rsi + disp8], edx` (39 56 ib): the index against `array->map.max_entries`. */
+export const emit_cmp_rsi_disp8_edx = (disp: number): number[] => [0x39, 0x56, imm8(disp)];
+/** `cmp edx, dword [rsi + disp8]` (3b 56 ib). */
+export const emit_cmp_edx_rsi_disp8 = (disp: number): number[] => [0x3b, 0x56, imm8(disp)];
+/** `cmp edx, imm32` (81 fa id). */
+export const emit_cmp_edx_imm32 = (imm: number): number[] => [0x81, 0xfa, ...le32(imm)];
+/** `mov reg, qword [rsi + rdx*8 + disp32]` (48 8b 84|8c d6 id): `array->ptrs[index]`. */
+export const emit_mov_reg_rsi_rdx8_disp32 = (reg: TargetReg, disp: number): number[] => [0x48, 0x8b, 0x84 | (low3(reg) << 3), 0xd6, ...le32(disp)];
+/** `test reg, reg` (48 85 c0|c9). */
+export const emit_test_reg = (reg: TargetReg): number[] => [0x48, 0x85, 0xc0 | (low3(reg) * 9)];
+/** `mov reg, qword [reg + disp8]` (48 8b 40|49 ib): `prog->bpf_func`. */
+export const emit_mov_reg_reg_disp8 = (reg: TargetReg, disp: number): number[] => [0x48, 0x8b, 0x40 | (low3(reg) * 9), imm8(disp)];
+/** `add reg, imm8` (48 83 c0|c1 ib): + X86_TAIL_CALL_OFFSET. */
+export const emit_add_reg_imm8 = (reg: TargetReg, imm: number): number[] => [0x48, 0x83, 0xc0 | low3(reg), imm8(imm)];
+/** `jmp *reg` (ff e0|e1). */
+export const emit_jmp_reg = (reg: TargetReg): number[] => [0xff, 0xe0 | low3(reg)];
+/** `lfence` (0f ae e8). */
+export const emit_lfence = (): number[] => [0x0f, 0xae, 0xe8];
+
 /**
  * The kernel's `emit_patch`: a 5-byte `opcode rel32` at `ip` reaching
  * `target`. `undefined` when rel32 does not fit a signed 32-bit integer
@@ -128,16 +189,6 @@ export function emit_patch(ip: bigint, target: bigint, opcode: 0xe8 | 0xe9): num
   const rel = BigInt.asIntN(64, target - (ip + BigInt(X86_PATCH_SIZE)));
   if (!is_simm32(rel)) return undefined;
   return [opcode, ...le32(Number(rel))];
-}
-
-/** Hex pairs separated by spaces: `0f 1f 44 00 00`. */
-export function hexBytes(bytes: ArrayLike<number>): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
-/** Lower-case `0x`-prefixed 64-bit hex address, as objdump prints targets. */
-export function hexAddr(a: bigint): string {
-  return '0x' + BigInt.asUintN(64, a).toString(16);
 }
 
 /** `emit_jump`: `jmp rel32` at `ip` to `target`; RangeError when out of rel32 range (the kernel's -ERANGE). */

@@ -9,15 +9,16 @@ import {
   BPF_CALL, BPF_CLASS, BPF_EXIT, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET,
   BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD,
   BPF_PSEUDO_MAP_VALUE, BPF_SRC, BPF_TAIL_CALL, BPF_X, type BpfInsn, isLdImm64,
-} from './bpf.js';
+} from '../bpf.js';
 import { emit_alu } from './emit-alu.js';
 import { emit_mem } from './emit-mem.js';
-import { emit_mov_imm64, is_imm8, maybe_emit_1mod, maybe_emit_mod } from './emit.js';
+import { emit_mov_imm64, maybe_emit_1mod, maybe_emit_mod } from './emit.js';
 import { type JitEnv, reloc, symbol } from './env.js';
 import { emit_epilogue, emit_prologue, push_callee_regs } from './prologue.js';
 import { type CalleeReg, BPF_REG_6, BPF_REG_7, BPF_REG_8, BPF_REG_9, CALLEE_REGS_ORDER, add_1reg, add_2reg, round_up8 } from './regs.js';
-import { type BpfJitPokeDescriptor, emit_bpf_tail_call_direct, emit_bpf_tail_call_indirect } from './tailcall.js';
-import { emit_call, hexAddr, le32 } from './x86.js';
+import { type BpfJitPokeDescriptor, emit_bpf_tail_call_direct, emit_bpf_tail_call_indirect, tcc_ptr_off } from './tailcall.js';
+import { hexAddr, le32 } from '../bytes.js';
+import { emit_call, emit_mov_rax_rbp_disp32, is_imm8 } from './x86.js';
 
 /** One function as the JIT sees it. */
 export interface JitFunction {
@@ -97,7 +98,7 @@ function do_jit(fn: JitFunction, st: PassState, address: bigint, image: boolean,
   const ipOf = (off: number): bigint => address + BigInt(off);
 
   out.push(...emit_prologue(fn.stack_depth, cbpf, tail_call_reachable, fn.is_subprog, env));
-  if (layout !== 'E1') out.push(...push_callee_regs(regs));
+  if (layout !== 'v5.5') out.push(...push_callee_regs(regs));
   addrs[0] = out.length;
   let seen_exit = false;
   const jmp8 = (v: number): boolean => v >= -128 && v <= cfg.imm8_jmp_max;
@@ -158,7 +159,7 @@ function do_jit(fn: JitFunction, st: PassState, address: bigint, image: boolean,
         out.push(0x0f, jcc + 0x10, ...le32(jmp_offset));
       }
     } else if (insn.code === (BPF_JMP | BPF_JA) || insn.code === (BPF_JMP32 | BPF_JA)) {
-      if (cls === BPF_JMP32 && layout !== 'E3') throw new JitError(`gotol (JMP32|JA) is not in profile ${cfg.profile.name}`);
+      if (cls === BPF_JMP32 && layout !== 'v6.12+') throw new JitError(`gotol (JMP32|JA) is not in profile ${cfg.profile.name}`);
       const rel = cls === BPF_JMP ? insn.off : insn.imm;
       jmp_offset = rel === -1 ? -2 : addrs[target(i, rel, n)] - addrs[i];
       if (jmp_offset === 0) {
@@ -232,8 +233,9 @@ function call(insn: BpfInsn, idx: number, ip: bigint, fn: JitFunction, tail_call
   const layout = env.cfg.profile.layout;
   const pseudo = insn.src_reg === BPF_PSEUDO_CALL;
   const b: number[] = [];
-  if (tail_call_reachable && layout === 'E2') b.push(0x48, 0x8b, 0x85, ...le32(-round_up8(fn.stack_depth) - 8)); // mov rax, [rbp - S - 8]
-  if (tail_call_reachable && layout === 'E3' && pseudo) b.push(0x48, 0x8b, 0x85, ...le32(-16 - round_up8(fn.stack_depth)));
+  // v5.10-6.11: the whole counter slot (rax = tail_call_cnt); v6.12+: tail_call_cnt_ptr, for BPF-to-BPF calls only
+  if (tail_call_reachable && layout === 'v5.10-6.11') b.push(...emit_mov_rax_rbp_disp32(-round_up8(fn.stack_depth) - 8));
+  if (tail_call_reachable && layout === 'v6.12+' && pseudo) b.push(...emit_mov_rax_rbp_disp32(tcc_ptr_off(fn.stack_depth)));
   const callIp = ip + BigInt(b.length);
   let target: bigint;
   if (pseudo) {
@@ -258,7 +260,7 @@ export function jit_function(fn: JitFunction, address: bigint, env: JitEnv): Jit
   const st: PassState = { addrs, cleanup_addr: 64 * (n + 1) };
   const relocs = env.relocs;
   const quiet: JitEnv = { ...env, relocs: undefined };
-  const paddingAllowed = env.cfg.profile.layout !== 'E1';
+  const paddingAllowed = env.cfg.profile.layout !== 'v5.5';
   let oldproglen = 0;
   let padding = false;
   for (let pass = 0; pass < MAX_PASSES; pass++) {

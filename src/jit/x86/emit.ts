@@ -4,7 +4,8 @@
  * (regs.ts); every function returns the bytes it emits.
  */
 import { add_1mod, add_1reg, add_2mod, add_2reg, is_ereg, is_ereg_8l, reg2hex } from './regs.js';
-import { le32 } from './x86.js';
+import { le32 } from '../bytes.js';
+import { is_imm8 } from './x86.js';
 
 /** Reinterpret a number as a signed 32-bit value (the kernel's `(s32)`). */
 export const s32 = (v: number): number => v | 0;
@@ -48,14 +49,6 @@ export function emit_mov_reg(is64: boolean, dst: number, src: number): number[] 
   const b: number[] = is_ereg(dst) || is_ereg(src) ? [add_2mod(0x40, dst, src)] : [];
   return [...b, 0x89, add_2reg(0xc0, dst, src)];
 }
-
-/** Little-endian low `n` bytes of a 32-bit value (the kernel's EMIT(bytes, len)). */
-export function emitN(v: number, n: number): number[] {
-  const u = v >>> 0;
-  return [u & 0xff, (u >>> 8) & 0xff, (u >>> 16) & 0xff, (u >>> 24) & 0xff].slice(0, n);
-}
-
-export const is_imm8 = (v: number): boolean => v <= 127 && v >= -128;
 
 /** `emit_insn_suffix`: ModRM (+disp8 or disp32) for `[ptr_reg + off]` and `val_reg`. */
 export function emit_insn_suffix(ptr_reg: number, val_reg: number, off: number): number[] {

@@ -11,7 +11,7 @@
  *                      R2 = map (ld_imm64)   R3 = k   tail_call(R1, R2, R3)
  *   R0 = retval (default 100); exit
  */
-import { BPF_ALU64, BPF_CALL, BPF_DW, BPF_EXIT, BPF_IMM, BPF_JMP, BPF_K, BPF_LD, BPF_MEM, BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_STX, BPF_X, type BpfInsn, BPF_FUNC_tail_call } from './bpf.js';
+import { BPF_ALU64, BPF_CALL, BPF_DW, BPF_EXIT, BPF_IMM, BPF_JMP, BPF_K, BPF_LD, BPF_MEM, BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_STX, BPF_X, type BpfInsn, BPF_FUNC_tail_call } from '../bpf.js';
 import { type JitConfigOverrides, defaultJitConfig } from './config.js';
 import { jit_function } from './do_jit.js';
 import { makeEnv } from './env.js';
@@ -82,7 +82,7 @@ export function jit_tail_caller(shape: TailCallerShape, address: bigint, profile
   const cfg = defaultJitConfig(profile, config);
   const insns = tail_caller_program(shape);
   const prog = analyzeProgram(insns, cfg.profile, Array.from({ length: shape.sites }, () => 'direct'));
-  if (cfg.profile.layout !== 'E1') prog.funcs[0].stack_depth = shape.stack_depth; // exactly the shape's, even if not a multiple of 8
+  if (cfg.profile.layout !== 'v5.5') prog.funcs[0].stack_depth = shape.stack_depth; // exactly the shape's, even if not a multiple of 8
   const { funcs, pokes } = jitFunctions(prog, () => address, () => TAIL_CALL_MAP);
   const env = makeEnv({ cfg, values: new Map([[`map:${MAP_ID}`, shape.map_address ?? DEFAULT_MAP_ADDRESS]]) });
   const out = jit_function(funcs[0], address, env);

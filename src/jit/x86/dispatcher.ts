@@ -1,6 +1,6 @@
 /**
  * The x86-64 BPF dispatcher image (arch/x86/net/bpf_jit_comp.c:
- * `arch_prepare_bpf_dispatcher`, `emit_bpf_dispatcher`; kernel-poke-facts.md
+ * `arch_prepare_bpf_dispatcher`, `emit_bpf_dispatcher`; docs/kernel-facts.md
  * section 6): a binary search over the sorted `bpf_func` addresses of the
  * programs attached to the dispatcher, on the address the caller passed in
  * rdx (the third argument of `bpf_dispatcher_xdp_func`).
@@ -23,10 +23,10 @@ import { emit_nops } from './do_jit.js';
 import { type JitEnv, makeEnv, reloc, symbol } from './env.js';
 import { defaultJitConfig } from './config.js';
 import { BPF_REG_3, add_1mod, add_1reg } from './regs.js';
-import { emit_jump, hexAddr, is_simm32, le32 } from './x86.js';
+import { hexAddr, le32, leN, read_s32 } from '../bytes.js';
+import { X86_JE, X86_JG, emit_jump, is_simm32 } from './x86.js';
 
-export const X86_JE = 0x74;
-export const X86_JG = 0x7f;
+export { X86_JE, X86_JG } from './x86.js';
 /** PAGE_SIZE / 2: each half of the dispatcher's page. */
 export const BPF_DISPATCHER_HALF = 0x800;
 /** "Fits in 2048B" (include/linux/bpf.h). */
@@ -88,7 +88,7 @@ function emit_bpf_dispatcher(out: number[], a: number, b: number, progs: readonl
   // Not a leaf node, so we pivot, and recursively descend into the lower and upper ranges.
   const pivot = Math.floor((b - a) / 2);
   out.push(...emit_cmp_rdx(progs[a + pivot]));
-  let jg_bytes = 1;
+  let jg_bytes: 1 | 4 = 1;
   if (pivot > 2) {
     jg_bytes = 4; // Require near jump.
     out.push(0x0f, X86_JG + 0x10, 0, 0, 0, 0);
@@ -100,7 +100,7 @@ function emit_bpf_dispatcher(out: number[], a: number, b: number, progs: readonl
   emit_align(out, 16);
   const jg_offset = out.length - jg_reloc;
   if (jg_bytes === 1 && jg_offset > 127) throw new DispatcherError(`jg rel8 out of range: ${jg_offset}`);
-  out.splice(jg_reloc - jg_bytes, jg_bytes, ...le32(jg_offset).slice(0, jg_bytes));
+  out.splice(jg_reloc - jg_bytes, jg_bytes, ...leN(jg_offset, jg_bytes));
   emit_bpf_dispatcher(out, a + pivot + 1, b, progs, image, env);
 }
 
@@ -152,7 +152,7 @@ export function dispatcher_exec(bytes: ArrayLike<number>, image: bigint, off: nu
   const insn = at(off);
   const b0 = bytes[off];
   if (b0 === 0x48 && bytes[off + 1] === 0x81 && bytes[off + 2] === 0xfa) {
-    const imm = BigInt(((bytes[off + 3] | (bytes[off + 4] << 8) | (bytes[off + 5] << 16) | (bytes[off + 6] << 24)) | 0));
+    const imm = BigInt(read_s32(bytes, off + 3));
     const j = off + insn.len;
     const jcc = at(j);
     if (jcc.kind !== 'jcc') fail(j, 'the dispatcher compares only before a conditional jump');

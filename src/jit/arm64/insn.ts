@@ -1,7 +1,7 @@
 /**
  * The A64 instruction words that arm64 pokes into live BPF text
  * (arch/arm64/kernel/insn.c, arch/arm64/net/bpf_jit_comp.c;
- * kernel-poke-facts.md section 5): `nop`, `b`, `bl`, and the rest of the
+ * docs/kernel-facts.md section 5): `nop`, `b`, `bl`, and the rest of the
  * `aarch64_insn_hotpatch_safe` list, encoded and decoded.
  *
  * A64 instructions are always 4 bytes, 4-byte aligned and little-endian
@@ -11,7 +11,7 @@
  * absolute target) and anything outside this small repertoire as
  * `.inst 0x........`, which is what a torn word usually is.
  */
-import { hexAddr } from './x86.js';
+import { hexAddr, le32, read_u32 } from '../bytes.js';
 
 export const AARCH64_INSN_SIZE = 4;
 /** `aarch64_insn_gen_nop()`: hint #0. */
@@ -99,12 +99,11 @@ export function decodeA64(word: number, pc: bigint): A64Insn {
 
 /** Little-endian bytes of an A64 word (`cpu_to_le32`). */
 export function a64Bytes(word: number): number[] {
-  const w = word >>> 0;
-  return [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff];
+  return le32(word >>> 0);
 }
 
 /** The A64 word in 4 little-endian bytes (`le32_to_cpu`). */
 export function a64Word(bytes: ArrayLike<number>): number {
   if (bytes.length !== AARCH64_INSN_SIZE) throw new RangeError(`an A64 instruction is 4 bytes, got ${bytes.length}`);
-  return ((bytes[0] & 0xff) | ((bytes[1] & 0xff) << 8) | ((bytes[2] & 0xff) << 16) | ((bytes[3] & 0xff) << 24)) >>> 0;
+  return read_u32(bytes, 0);
 }

@@ -2,6 +2,7 @@
  * Operand decoding and AT&T formatting in GNU objdump 2.40's style, for the
  * decoder in decode.ts. Registers, ModRM/SIB memory operands, immediates.
  */
+import { read_s32, read_u16, read_u64 } from '../bytes.js';
 
 const R64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const R32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -68,17 +69,18 @@ export class Cursor {
     const v = this.u8();
     return v >= 0x80 ? v - 0x100 : v;
   }
+  /** The next `n` bytes (a truncated buffer fails). */
+  take(n: number): number[] {
+    return Array.from({ length: n }, () => this.u8());
+  }
   s32(): number {
-    const b = [this.u8(), this.u8(), this.u8(), this.u8()];
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) | 0;
+    return read_s32(this.take(4), 0);
   }
   u16(): number {
-    return this.u8() | (this.u8() << 8);
+    return read_u16(this.take(2), 0);
   }
   u64(): bigint {
-    let v = 0n;
-    for (let i = 0n; i < 8n; i++) v |= BigInt(this.u8()) << (8n * i);
-    return v;
+    return read_u64(this.take(8), 0);
   }
 }
 

@@ -1,15 +1,23 @@
 /**
- * Tail calls of the x86-64 BPF JIT (kernel-poke-facts.md §1.4, §1.5, §1.7):
+ * Tail calls of the x86-64 BPF JIT (docs/kernel-facts.md §1.4, §1.5, §1.7):
  * `emit_bpf_tail_call_direct` (a patchable site per constant-key call),
  * `emit_bpf_tail_call_indirect`, `emit_indirect_jump`, and the JIT-end
- * `bpf_tail_call_direct_fixup`, for the layouts E1 (5.5), E2 (6.1, the
- * default) and E3 (6.12). `ip` is always the address of the BPF
+ * `bpf_tail_call_direct_fixup`, for the layouts v5.5 (profile 5.5),
+ * v5.10-6.11 (profile 6.1, the default) and v6.12+ (profile 6.12). Each
+ * instruction goes through a named encoder of x86.ts, in the kernel's order
+ * (arch/x86/net/bpf_jit_comp.c). `ip` is always the address of the BPF
  * instruction's first byte of code.
  */
 import { type JitEnv, layoutOf, makeEnv, reloc, symbol } from './env.js';
 import { checkDepth, pop_callee_regs } from './prologue.js';
 import { type CalleeReg, round_up8 } from './regs.js';
-import { NOP5, X86_PATCH_SIZE, emit_add_rsp_imm32, emit_jump, emit_patch, hexAddr, hexBytes, le32 } from './x86.js';
+import { hexAddr, hexBytes } from '../bytes.js';
+import {
+  NOP5, X86_JA, X86_JAE, X86_JBE, X86_JE, X86_JMP_REL32, X86_PATCH_SIZE, type TargetReg, emit_add_eax_1, emit_add_qword_rax_1,
+  emit_add_reg_imm8, emit_add_rsp_imm32, emit_cmp_eax_imm8, emit_cmp_qword_rax_imm8, emit_cmp_rsi_disp8_edx, emit_int3,
+  emit_jcc_rel8, emit_jmp_reg, emit_jump, emit_lfence, emit_mov_eax_rbp_disp32, emit_mov_edx_edx, emit_mov_rax_rbp_disp32,
+  emit_mov_rbp_disp32_eax, emit_mov_reg_reg_disp8, emit_mov_reg_rsi_rdx8_disp32, emit_patch, emit_pop, emit_test_reg, imm8,
+} from './x86.js';
 
 export { type CalleeReg, CALLEE_REGS_ORDER, round_up8 } from './regs.js';
 export { emit_prologue, pop_callee_regs, push_callee_regs } from './prologue.js';
@@ -19,7 +27,7 @@ export const MAX_TAIL_CALL_CNT = 33;
 
 /**
  * `struct bpf_jit_poke_descriptor`, as the JIT fills it (addresses as bigint).
- * E1 (5.5) has a single site: `tailcall_target` is its `poke->ip`,
+ * v5.5 has a single site: `tailcall_target` is its `poke->ip`,
  * `tailcall_bypass` is 0n (none) and `bypass_addr` the instruction after it.
  */
 export interface BpfJitPokeDescriptor {
@@ -47,20 +55,24 @@ export function new_poke_descriptor(map: string, key: number, insn_idx: number):
   };
 }
 
-/** E1's counter: the dword at rbp - 36 - MAX_BPF_STACK. */
-const E1_TCC_OFF = -36 - 512;
+/** v5.5's counter: the dword at rbp - 36 - MAX_BPF_STACK. */
+const V5_5_TCC_OFF = -36 - 512;
 /** `RETPOLINE_RAX_BPF_JIT`: call do_rop; pause; lfence; jmp .-7; mov %rax,(%rsp); ret. */
 const RETPOLINE_RAX = [0xe8, 0x07, 0x00, 0x00, 0x00, 0xf3, 0x90, 0x0f, 0xae, 0xe8, 0xeb, 0xf9, 0x48, 0x89, 0x04, 0x24, 0xc3];
 
-const rel8 = (v: number): number => {
-  if (v < -128 || v > 127) throw new RangeError(`tail call label out of rel8 range: ${v}`);
-  return v & 0xff;
-};
+/** The counter's dword for v5.5 and v5.10-6.11 (`tcc_off`): rbp - 4 - round_up(S, 8) since v5.10. */
+const tcc_off = (stack_depth: number, env: JitEnv): number =>
+  env.cfg.profile.layout === 'v5.5' ? V5_5_TCC_OFF : -4 - round_up8(stack_depth);
+/** v6.12+: where the tail_call_cnt_ptr slot is (`BPF_TAIL_CALL_CNT_PTR_STACK_OFF`). */
+export const tcc_ptr_off = (stack_depth: number): number => -16 - round_up8(stack_depth);
 
-/** The pops before leaving the frame: callee-saved regs, the counter slot(s), the stack. */
-function unwind(regs: readonly CalleeReg[], stack_depth: number, e3: boolean): number[] {
-  const b = [...pop_callee_regs(regs), 0x58];
-  if (e3) b.push(0x58);
+/**
+ * The pops before leaving the frame: callee-saved regs, the counter slot
+ * (v6.12+: the tail_call_cnt_ptr slot, then the counter's), the stack.
+ */
+function unwind(regs: readonly CalleeReg[], stack_depth: number, env: JitEnv): number[] {
+  const b = [...pop_callee_regs(regs), ...emit_pop('rax')];
+  if (env.cfg.profile.layout === 'v6.12+') b.push(...emit_pop('rax'));
   if (stack_depth) b.push(...emit_add_rsp_imm32(round_up8(stack_depth)));
   return b;
 }
@@ -68,25 +80,20 @@ function unwind(regs: readonly CalleeReg[], stack_depth: number, e3: boolean): n
 /** The counter check up to (not including) the conditional jump to out. */
 function counter_check(stack_depth: number, env: JitEnv): number[] {
   const p = env.cfg.profile;
-  if (p.layout === 'E1') return [0x8b, 0x85, ...le32(E1_TCC_OFF), 0x83, 0xf8, p.max_tail_call_cnt];
-  if (p.layout === 'E2') return [0x8b, 0x85, ...le32(-4 - round_up8(stack_depth)), 0x83, 0xf8, p.max_tail_call_cnt];
-  // E3: mov rax, [rbp - 16 - S]; cmp qword [rax], MAX
-  return [0x48, 0x8b, 0x85, ...le32(-16 - round_up8(stack_depth)), 0x48, 0x83, 0x38, p.max_tail_call_cnt];
+  if (p.layout === 'v6.12+') return [...emit_mov_rax_rbp_disp32(tcc_ptr_off(stack_depth)), ...emit_cmp_qword_rax_imm8(p.max_tail_call_cnt)];
+  return [...emit_mov_eax_rbp_disp32(tcc_off(stack_depth, env)), ...emit_cmp_eax_imm8(p.max_tail_call_cnt)];
 }
 
-/** E1/E2 count before jumping on: add eax,1; mov [rbp+off],eax. */
-function counter_inc(stack_depth: number, env: JitEnv): number[] {
-  const off = env.cfg.profile.layout === 'E1' ? E1_TCC_OFF : -4 - round_up8(stack_depth);
-  return [0x83, 0xc0, 0x01, 0x89, 0x85, ...le32(off)];
-}
+/** v5.5 and v5.10-6.11 count before jumping on: add eax, 1; mov [rbp + tcc_off], eax. */
+const counter_inc = (stack_depth: number, env: JitEnv): number[] => [...emit_add_eax_1(), ...emit_mov_rbp_disp32_eax(tcc_off(stack_depth, env))];
 
-/** `jcc` over the limit: `ja` with MAX 32 (E1), `jae` since MAX 33. */
-const limit_jcc = (env: JitEnv): number => (env.cfg.profile.max_tail_call_cnt === 32 ? 0x77 : 0x73);
+/** `jcc` over the limit: `ja` with MAX 32 (v5.5), `jae` since MAX 33 (v5.17). */
+const limit_jcc = (env: JitEnv): number => (env.cfg.profile.max_tail_call_cnt === 32 ? X86_JA : X86_JAE);
 
 /**
  * `emit_bpf_tail_call_direct` for the BPF instruction whose code starts at
  * `ip`. Fills the descriptor's addresses and returns the bytes in state C
- * (bypass = `jmp out`, target = nop5; E1: the single target = nop5).
+ * (bypass = `jmp out`, target = nop5; v5.5: the single target = nop5).
  */
 export function emit_bpf_tail_call_direct(
   poke: BpfJitPokeDescriptor,
@@ -97,41 +104,50 @@ export function emit_bpf_tail_call_direct(
 ): number[] {
   checkDepth(stack_depth);
   const p = env.cfg.profile;
+  const v6_12 = p.layout === 'v6.12+';
+  // if (tail_call_cnt++ >= MAX_TAIL_CALL_CNT) goto out; (v6.12+: counted only past the bypass)
   const check = counter_check(stack_depth, env);
-  if (p.layout === 'E1') {
-    const b = [...check, limit_jcc(env), 0, ...counter_inc(stack_depth, env)];
-    b[check.length + 1] = rel8(b.length + X86_PATCH_SIZE - (check.length + 2));
-    poke.tailcall_target = ip + BigInt(b.length);
+  const jcc_end = check.length + 2;
+  const count_before = v6_12 ? [] : counter_inc(stack_depth, env);
+  if (p.layout === 'v5.5') {
+    // one site, `poke->ip`: the callee reuses the whole frame, nothing to unwind
+    const target = jcc_end + count_before.length;
+    const out = target + X86_PATCH_SIZE;
+    poke.tailcall_target = ip + BigInt(target);
     poke.tailcall_bypass = 0n;
     poke.bypass_addr = poke.tailcall_target + BigInt(X86_PATCH_SIZE);
     poke.adj_off = p.tail_call_offset;
-    return [...b, ...NOP5];
+    return [...check, ...emit_jcc_rel8(limit_jcc(env), out - jcc_end), ...count_before, ...NOP5];
   }
-  const e3 = p.layout === 'E3';
-  const before = e3 ? [] : counter_inc(stack_depth, env);
-  const after = e3 ? [0x48, 0x83, 0x00, 0x01] : [];
-  const tail = [...after, ...unwind(callee_regs_used, stack_depth, e3)];
-  const bypassOff = check.length + 2 + before.length;
-  const out = bypassOff + X86_PATCH_SIZE + tail.length + X86_PATCH_SIZE;
+  const count_after = v6_12 ? emit_add_qword_rax_1() : [];
+  const tail = [...count_after, ...unwind(callee_regs_used, stack_depth, env)];
+  const bypass = jcc_end + count_before.length;
+  const out = bypass + X86_PATCH_SIZE + tail.length + X86_PATCH_SIZE;
 
-  poke.tailcall_bypass = ip + BigInt(bypassOff);
+  poke.tailcall_bypass = ip + BigInt(bypass);
   poke.adj_off = p.tail_call_offset;
   poke.tailcall_target = ip + BigInt(out - X86_PATCH_SIZE);
   poke.bypass_addr = poke.tailcall_target + BigInt(X86_PATCH_SIZE);
 
-  const jae = [limit_jcc(env), rel8(out - (check.length + 2))];
-  return [...check, ...jae, ...before, ...emit_jump(poke.tailcall_bypass, poke.bypass_addr), ...tail, ...NOP5];
+  return [
+    ...check,
+    ...emit_jcc_rel8(limit_jcc(env), out - jcc_end), // jae out
+    ...count_before, // v5.10-6.11: add eax, 1; mov [rbp + tcc_off], eax
+    ...emit_jump(poke.tailcall_bypass, poke.bypass_addr), // tailcall_bypass: jmp out
+    ...tail, // v6.12+: add qword [rax], 1; then pop callee-saved, pop rax, [add rsp, S]
+    ...NOP5, // tailcall_target
+  ];
 }
 
 /** `emit_indirect_jump` through rcx (reg 1) at `ip`, per the configured mitigation. */
 export function emit_indirect_jump(ip: bigint, env: JitEnv): number[] {
   const cfg = env.cfg;
-  if (cfg.indirect_jump === 'retpoline-lfence') return [0x0f, 0xae, 0xe8, 0xff, 0xe1];
+  if (cfg.indirect_jump === 'retpoline-lfence') return [...emit_lfence(), ...emit_jmp_reg('rcx')];
   if (cfg.indirect_jump === 'retpoline') {
     reloc(env, { kind: 'rel32', sym: 'indirect_thunk', addend: 0n, at: ip, field: 1 });
     return emit_jump(ip, symbol(env, 'indirect_thunk'));
   }
-  return cfg.int3_after_indirect_jump ? [0xff, 0xe1, 0xcc] : [0xff, 0xe1];
+  return cfg.int3_after_indirect_jump ? [...emit_jmp_reg('rcx'), ...emit_int3()] : emit_jmp_reg('rcx');
 }
 
 /**
@@ -148,30 +164,34 @@ export function emit_bpf_tail_call_indirect(
   checkDepth(stack_depth);
   const lay = layoutOf(env);
   const p = env.cfg.profile;
-  const e1 = p.layout === 'E1';
-  const e3 = p.layout === 'E3';
+  const v5_5 = p.layout === 'v5.5';
+  const v6_12 = p.layout === 'v6.12+';
+  const reg: TargetReg = v5_5 ? 'rax' : 'rcx';
   const out: number[] = [];
   const fix: number[] = []; // positions of rel8 bytes that jump to out
-  const jcc = (op: number) => {
-    out.push(op, 0);
+  const jcc_out = (op: number): void => {
+    out.push(...emit_jcc_rel8(op, 0));
     fix.push(out.length - 1);
   };
-  out.push(0x89, 0xd2, 0x39, 0x56, lay.bpf_array_max_entries); // mov edx,edx; cmp [rsi+max_entries],edx
-  jcc(0x76); // jbe out
+  // if (index >= array->map.max_entries) goto out;
+  out.push(...emit_mov_edx_edx(), ...emit_cmp_rsi_disp8_edx(lay.bpf_array_max_entries));
+  jcc_out(X86_JBE);
+  // if (tail_call_cnt++ >= MAX_TAIL_CALL_CNT) goto out;
   out.push(...counter_check(stack_depth, env));
-  jcc(limit_jcc(env));
-  if (!e3) out.push(...counter_inc(stack_depth, env));
-  const r = e1 ? 0x84 : 0x8c; // rax (E1) or rcx
-  out.push(0x48, 0x8b, r, 0xd6, ...le32(lay.bpf_array_ptrs)); // mov r, [rsi + rdx*8 + ptrs]
-  out.push(0x48, 0x85, e1 ? 0xc0 : 0xc9); // test r, r
-  jcc(0x74); // je out
-  if (e3) out.push(0x48, 0x83, 0x00, 0x01); // add qword [rax], 1
-  if (!e1) out.push(...unwind(callee_regs_used, stack_depth, e3));
-  out.push(0x48, 0x8b, e1 ? 0x40 : 0x49, lay.bpf_prog_bpf_func); // mov r, [r + bpf_func]
-  out.push(0x48, 0x83, e1 ? 0xc0 : 0xc1, p.tail_call_offset); // add r, X86_TAIL_CALL_OFFSET
-  if (e1) out.push(...(env.cfg.indirect_jump === 'plain' ? [0xff, 0xe0] : RETPOLINE_RAX));
+  jcc_out(limit_jcc(env));
+  if (!v6_12) out.push(...counter_inc(stack_depth, env));
+  // prog = array->ptrs[index]; if (prog == NULL) goto out;
+  out.push(...emit_mov_reg_rsi_rdx8_disp32(reg, lay.bpf_array_ptrs));
+  out.push(...emit_test_reg(reg));
+  jcc_out(X86_JE);
+  if (v6_12) out.push(...emit_add_qword_rax_1());
+  if (!v5_5) out.push(...unwind(callee_regs_used, stack_depth, env));
+  // goto *(prog->bpf_func + X86_TAIL_CALL_OFFSET);
+  out.push(...emit_mov_reg_reg_disp8(reg, lay.bpf_prog_bpf_func));
+  out.push(...emit_add_reg_imm8(reg, p.tail_call_offset));
+  if (v5_5) out.push(...(env.cfg.indirect_jump === 'plain' ? emit_jmp_reg('rax') : RETPOLINE_RAX));
   else out.push(...emit_indirect_jump(ip + BigInt(out.length), env));
-  for (const at of fix) out[at] = rel8(out.length - (at + 1));
+  for (const at of fix) out[at] = imm8(out.length - (at + 1));
   return out;
 }
 
@@ -220,7 +240,7 @@ export function bpf_tail_call_direct_fixup(
     if (poke.tailcall_target_stable) throw new Error('tail call descriptor already stable before the JIT-end fixup');
     const bpf_func = lookup(poke.tail_call.map, poke.tail_call.key);
     if (bpf_func !== undefined) {
-      const jmp = emit_patch(poke.tailcall_target, bpf_func + BigInt(poke.adj_off), 0xe9);
+      const jmp = emit_patch(poke.tailcall_target, bpf_func + BigInt(poke.adj_off), X86_JMP_REL32);
       if (jmp === undefined) throw new RangeError(`tail call target ${hexAddr(bpf_func)} out of rel32 range`);
       poke5(image, base, poke.tailcall_target, NOP5, jmp);
       if (poke.tailcall_bypass !== 0n) poke5(image, base, poke.tailcall_bypass, emit_jump(poke.tailcall_bypass, poke.bypass_addr), NOP5);

@@ -9,10 +9,10 @@
  * Values no source gives (map addresses always; helper base, thunks when
  * missing) are recovered from the image later (rejit.ts) and reported.
  */
-import { type JitConfigOverrides, type KernelLayout, type KernelSymbols, defaultJitConfig } from './config.js';
-import type { JitEnv } from './env.js';
+import { type JitConfigOverrides, type KernelLayout, type KernelSymbols, defaultJitConfig } from '../x86/config.js';
+import type { JitEnv } from '../x86/env.js';
 import { type Fixture, FixtureError } from './fixture.js';
-import { type ProfileName, PROFILE_NAMES } from './profile.js';
+import { type ProfileName, PROFILE_NAMES } from '../x86/profile.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);

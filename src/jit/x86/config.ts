@@ -37,13 +37,13 @@ export type JitConfigOverrides = Partial<Omit<JitConfig, 'profile'>>;
 /** The configuration a profile implies unless told otherwise. */
 export function defaultJitConfig(profileName: string, overrides: JitConfigOverrides = {}): JitConfig {
   const profile = getProfile(profileName);
-  const modern = profile.layout === 'E3';
+  const modern = profile.layout === 'v6.12+';
   const base: JitConfig = {
     profile,
     indirect_jump: 'retpoline',
-    int3_after_indirect_jump: profile.layout !== 'E1', // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
+    int3_after_indirect_jump: profile.layout !== 'v5.5', // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
     return_kind: 'ret',
-    sls: profile.layout !== 'E1',
+    sls: profile.layout !== 'v5.5',
     bmi2: modern,
     imm8_jmp_max: modern ? 123 : 127,
     mov_imm64_simm32: modern,

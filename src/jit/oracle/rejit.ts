@@ -8,14 +8,14 @@
  * value sits, it is read there, and every other use of the same value must
  * agree. Those bytes therefore match by construction; `recovered` lists them.
  */
-import { type BpfInsn, parseInsns } from './bpf.js';
-import { type JitOutput, jit_function } from './do_jit.js';
-import { type JitEnv, type Reloc, lookupSymbol, setSymbol } from './env.js';
+import { type BpfInsn, parseInsns } from '../bpf.js';
+import { type JitOutput, jit_function } from '../x86/do_jit.js';
+import { type JitEnv, type Reloc, lookupSymbol, setSymbol } from '../x86/env.js';
 import { type Fixture, FixtureError } from './fixture.js';
 import { fixtureConfig } from './fixture-config.js';
-import { analyzeProgram, jitFunctions } from './program.js';
-import { type BpfJitPokeDescriptor, bpf_tail_call_direct_fixup } from './tailcall.js';
-import { hexAddr } from './x86.js';
+import { analyzeProgram, jitFunctions } from '../x86/program.js';
+import { type BpfJitPokeDescriptor, bpf_tail_call_direct_fixup } from '../x86/tailcall.js';
+import { hexAddr, read_s32, read_u64 } from '../bytes.js';
 
 export interface RejitFunction {
   name: string;
@@ -50,10 +50,9 @@ function readField(fx: Fixture, r: Reloc): bigint {
   const off = fn.offset_in_bytes + Number(r.at - fn.address) + r.field;
   const n = r.kind === 'imm64' ? 8 : 4;
   if (off + n > fx.bytes.length) throw new FixtureError(`${fx.file}: image too short to hold ${r.sym} at ${hexAddr(r.at)}`);
-  const dv = new DataView(fx.bytes.buffer, fx.bytes.byteOffset + off, n);
-  if (r.kind === 'imm64') return dv.getBigUint64(0, true) - r.addend;
+  if (r.kind === 'imm64') return read_u64(fx.bytes, off) - r.addend;
   // rel32: target = end of instruction + rel32; the instruction is 5 bytes (e8/e9)
-  return BigInt.asUintN(64, r.at + 5n + BigInt(dv.getInt32(0, true))) - r.addend;
+  return BigInt.asUintN(64, r.at + 5n + BigInt(read_s32(fx.bytes, off))) - r.addend;
 }
 
 function jitAll(fx: Fixture, funcs: ReturnType<typeof jitFunctions>['funcs'], env: JitEnv): RejitFunction[] {

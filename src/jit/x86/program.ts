@@ -8,7 +8,7 @@ import {
   BPF_ALU64, BPF_CALL, BPF_JMP, BPF_JMP32, BPF_JA, BPF_EXIT, BPF_LDX, BPF_MOV, BPF_ADD, BPF_SUB, BPF_ST, BPF_STX,
   BPF_CLASS, BPF_K, BPF_OP, BPF_SRC, BPF_TAIL_CALL, BPF_X, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, type BpfInsn, isLdImm64,
   isPseudoCall, isTailCall,
-} from './bpf.js';
+} from '../bpf.js';
 import type { JitFunction } from './do_jit.js';
 import type { Profile } from './profile.js';
 import { BPF_REG_2, BPF_REG_3, BPF_REG_FP } from './regs.js';
@@ -162,7 +162,7 @@ export function analyzeProgram(insns: BpfInsn[], profile: Profile, kinds?: reado
       const t = isPseudoCall(insns[i]) ? callTarget(insns, i) : undefined;
       if (t !== undefined) callees.add(starts.indexOf(t));
     }
-    const depth = profile.layout === 'E1' && has_tail_call ? 512 : inferStackDepth(insns, start, end);
+    const depth = profile.layout === 'v5.5' && has_tail_call ? 512 : inferStackDepth(insns, start, end);
     return { index, start, end, stack_depth: depth, has_tail_call, tail_call_reachable: false, callees: [...callees] };
   });
   // a function reaches a tail call if it, or anything it calls, has one

@@ -1,5 +1,5 @@
 /**
- * BPF register numbers and their x86-64 mapping (kernel-poke-facts.md §1.2):
+ * BPF register numbers and their x86-64 mapping (docs/kernel-facts.md §1.2):
  * R0 rax, R1 rdi, R2 rsi, R3 rdx, R4 rcx, R5 r8, R6 rbx, R7 r13, R8 r14,
  * R9 r15, FP rbp, AX r10; the JIT's own temporaries r11 (AUX_REG) and r9.
  * Helpers in the style of the kernel's add_1mod/add_2mod/add_1reg/add_2reg.

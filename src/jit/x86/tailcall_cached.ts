@@ -1,8 +1,8 @@
 /**
  * Leon Hwang's 2026 RFC "bpf: tailcall: Eliminate max_entries and bpf_func
  * access at runtime" (20260102150032.53106-1-leon.hwang@linux.dev, patch
- * 2/4; kernel-poke-facts.md section 3e; rejected): the x86-64
- * `emit_bpf_tail_call_indirect` of the E3 layout (v6.12+, tail_call_cnt_ptr)
+ * 2/4; docs/kernel-facts.md section 3e; rejected): the x86-64
+ * `emit_bpf_tail_call_indirect` of the v6.12+ layout (v6.12+, tail_call_cnt_ptr)
  * with a map known at verification time ("static") or not ("dynamic").
  *
  *   mov edx, edx                     89 d2
@@ -30,10 +30,15 @@ import { type JitEnv, layoutOf, makeEnv } from './env.js';
 import { defaultJitConfig } from './config.js';
 import { checkDepth, pop_callee_regs } from './prologue.js';
 import { type CalleeReg, round_up8 } from './regs.js';
-import { emit_indirect_jump, MAX_TAIL_CALL_CNT } from './tailcall.js';
-import { emit_add_rsp_imm32, le32 } from './x86.js';
+import { emit_indirect_jump, MAX_TAIL_CALL_CNT, tcc_ptr_off } from './tailcall.js';
+import { read_s32 } from '../bytes.js';
+import {
+  X86_JAE, X86_JE, emit_add_qword_rax_1, emit_add_reg_imm8, emit_add_rsp_imm32, emit_cmp_edx_imm32, emit_cmp_edx_rsi_disp8,
+  emit_cmp_qword_rax_imm8, emit_jcc_rel8, emit_mov_edx_edx, emit_mov_rax_rbp_disp32, emit_mov_reg_reg_disp8,
+  emit_mov_reg_rsi_rdx8_disp32, emit_pop, emit_test_reg, imm8,
+} from './x86.js';
 
-/** The 6.12 (E3, no IBT) JIT with plain indirect jumps and the 6.1 oracle's struct offsets. */
+/** The 6.12 (layout v6.12+, no IBT) JIT with plain indirect jumps and the 6.1 oracle's struct offsets. */
 export function rfc2026Env(): JitEnv {
   return makeEnv({
     cfg: defaultJitConfig('6.12', { indirect_jump: 'plain' }),
@@ -48,12 +53,7 @@ export interface TailCallMap {
   dyn_array: boolean;
 }
 
-const rel8 = (v: number): number => {
-  if (v < -128 || v > 127) throw new RangeError(`tail call label out of rel8 range: ${v}`);
-  return v & 0xff;
-};
-
-/** The RFC's `emit_bpf_tail_call_indirect(bpf_prog, map_index, dyn_array, ...)` for the E3 layout. */
+/** The RFC's `emit_bpf_tail_call_indirect(bpf_prog, map_index, dyn_array, ...)` for the v6.12+ layout. */
 export function emit_bpf_tail_call_indirect_rfc2026(
   ip: bigint,
   callee_regs_used: readonly CalleeReg[],
@@ -63,34 +63,34 @@ export function emit_bpf_tail_call_indirect_rfc2026(
 ): number[] {
   checkDepth(stack_depth);
   const p = env.cfg.profile;
-  if (p.layout !== 'E3') throw new RangeError(`the 2026 RFC is against the E3 layout (v6.12+), not ${p.name}`);
+  if (p.layout !== 'v6.12+') throw new RangeError(`the 2026 RFC is against the v6.12+ layout, not ${p.name}`);
   const lay = layoutOf(env);
   const out: number[] = [];
   const fix: number[] = [];
-  const jcc = (op: number): void => {
-    out.push(op, 0);
+  const jcc_out = (op: number): void => {
+    out.push(...emit_jcc_rel8(op, 0));
     fix.push(out.length - 1);
   };
-  out.push(0x89, 0xd2); // mov edx, edx
-  if (map.dyn_array) out.push(0x3b, 0x56, lay.bpf_array_max_entries); // cmp edx, dword ptr [rsi + max_entries]
-  else out.push(0x81, 0xfa, ...le32(map.max_entries)); // cmp edx, imm32 (map->max_entries)
-  jcc(0x73); // jae out
-  out.push(0x48, 0x8b, 0x85, ...le32(-16 - round_up8(stack_depth))); // mov rax, qword ptr [rbp - tcc_ptr_off]
-  out.push(0x48, 0x83, 0x38, MAX_TAIL_CALL_CNT); // cmp qword ptr [rax], MAX_TAIL_CALL_CNT
-  jcc(0x73); // jae out
-  const slot = lay.bpf_array_ptrs + (map.dyn_array ? 0 : map.max_entries * 8);
-  out.push(0x48, 0x8b, 0x8c, 0xd6, ...le32(slot)); // mov rcx, [rsi + rdx * 8 + offset]
-  out.push(0x48, 0x85, 0xc9); // test rcx, rcx
-  jcc(0x74); // je out
-  out.push(0x48, 0x83, 0x00, 0x01); // add qword ptr [rax], 1
-  out.push(...pop_callee_regs(callee_regs_used), 0x58, 0x58); // pop tail_call_cnt_ptr; pop tail_call_cnt
+  out.push(...emit_mov_edx_edx());
+  if (map.dyn_array) out.push(...emit_cmp_edx_rsi_disp8(lay.bpf_array_max_entries)); // the map's max_entries
+  else out.push(...emit_cmp_edx_imm32(map.max_entries)); // map->max_entries as an immediate
+  jcc_out(X86_JAE);
+  out.push(...emit_mov_rax_rbp_disp32(tcc_ptr_off(stack_depth)));
+  out.push(...emit_cmp_qword_rax_imm8(MAX_TAIL_CALL_CNT));
+  jcc_out(X86_JAE);
+  const slot = lay.bpf_array_ptrs + (map.dyn_array ? 0 : map.max_entries * 8); // the program, or the cached target
+  out.push(...emit_mov_reg_rsi_rdx8_disp32('rcx', slot));
+  out.push(...emit_test_reg('rcx'));
+  jcc_out(X86_JE);
+  out.push(...emit_add_qword_rax_1());
+  out.push(...pop_callee_regs(callee_regs_used), ...emit_pop('rax'), ...emit_pop('rax')); // tail_call_cnt_ptr; tail_call_cnt
   if (stack_depth) out.push(...emit_add_rsp_imm32(round_up8(stack_depth)));
   if (map.dyn_array) {
-    out.push(0x48, 0x8b, 0x49, lay.bpf_prog_bpf_func); // mov rcx, qword ptr [rcx + bpf_func]
-    out.push(0x48, 0x83, 0xc1, p.tail_call_offset); // add rcx, X86_TAIL_CALL_OFFSET
+    out.push(...emit_mov_reg_reg_disp8('rcx', lay.bpf_prog_bpf_func));
+    out.push(...emit_add_reg_imm8('rcx', p.tail_call_offset)); // + X86_TAIL_CALL_OFFSET
   }
   out.push(...emit_indirect_jump(ip + BigInt(out.length), env));
-  for (const at of fix) out[at] = rel8(out.length - (at + 1));
+  for (const at of fix) out[at] = imm8(out.length - (at + 1));
   return out;
 }
 
@@ -114,8 +114,6 @@ export interface TailCallStep {
   op: TailCallOp;
 }
 
-const s32at = (b: ArrayLike<number>, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) | 0;
-
 /**
  * Decodes an emitted indirect tail-call sequence (either form of the RFC,
  * or mainline's `emit_bpf_tail_call_indirect`) into the
@@ -133,11 +131,11 @@ export function tail_call_path(bytes: ArrayLike<number>, ip: bigint): TailCallSt
     const h = raw.slice(0, 4).map((x) => x.toString(16).padStart(2, '0')).join(' ');
     let op: TailCallOp;
     if (h.startsWith('89 d2') || h.startsWith('48 8b 85') || h.startsWith('48 83 38') || h.startsWith('48 83 00') || insn.text.startsWith('pop') || h.startsWith('48 81 c4')) op = { op: 'local' };
-    else if (h.startsWith('81 fa')) op = { op: 'bound', max: s32at(raw, 2) };
+    else if (h.startsWith('81 fa')) op = { op: 'bound', max: read_s32(raw, 2) };
     else if (h.startsWith('3b 56') || h.startsWith('39 56')) op = { op: 'bound', max: 'map' };
     else if (raw[0] === 0x73) op = { op: 'jae_out' };
     else if (raw[0] === 0x76) op = { op: 'jbe_out' };
-    else if (h === '48 8b 8c d6') op = { op: 'load_slot', disp: s32at(raw, 4) };
+    else if (h === '48 8b 8c d6') op = { op: 'load_slot', disp: read_s32(raw, 4) };
     else if (h.startsWith('48 85 c9')) op = { op: 'test_rcx' };
     else if (raw[0] === 0x74) op = { op: 'je_out' };
     else if (h.startsWith('48 8b 49')) op = { op: 'load_bpf_func', off: raw[3] };

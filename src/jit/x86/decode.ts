@@ -16,7 +16,7 @@
  * buffer that ends inside an instruction, is a DecodeError.
  */
 import { type ModRM, type OpSize, type Prefixes, Cursor, att, imm, modrm, reg, rexB, rexW, rmText, suffix } from './att.js';
-import { hexAddr, hexBytes } from './x86.js';
+import { hexAddr, hexBytes } from '../bytes.js';
 
 export interface Insn {
   len: number;

@@ -6,7 +6,7 @@
  * it exists).
  */
 import { type JitConfig, type KernelLayout, type KernelSymbols, defaultJitConfig } from './config.js';
-import { hexAddr } from './x86.js';
+import { hexAddr } from '../bytes.js';
 
 /** A kernel address emitted into the code: a rel32 branch to `sym + addend`, or an imm64 of it. */
 export interface Reloc {
