@@ -7,6 +7,7 @@ import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
 import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
+import { sleepableTailcall } from './sleepable-tailcall.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -16,6 +17,7 @@ export const MODELS: readonly ModelDefinition[] = [
   recursionDetect,
   dispatcher,
   tailcallCachedTarget,
+  sleepableTailcall,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {

@@ -1,6 +1,6 @@
 /**
  * Two RCU flavours over tasks, and what each waits for under a preemption
- * model (notes/sleepable-tailcall-research.md has the sources).
+ * model (docs/sleepable-tailcall-sources.md has the sources).
  *
  * - Classic RCU (`synchronize_rcu`, `call_rcu`) waits for every task that is
  *   inside `rcu_read_lock()` when the grace period starts (with PREEMPT_RCU
