@@ -8,6 +8,7 @@ import { recursionDetect } from './recursion-detect.js';
 import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
 import { sleepableTailcall } from './sleepable-tailcall.js';
+import { pokeTrackUaf } from './poke-track-uaf.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -18,6 +19,7 @@ export const MODELS: readonly ModelDefinition[] = [
   dispatcher,
   tailcallCachedTarget,
   sleepableTailcall,
+  pokeTrackUaf,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
