@@ -213,10 +213,10 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     return false;
   };
   const properties: Property[] = [
-    { ...PROPERTIES[0], violated: someCpu((qq) => exec.p1[qq]) },
-    { ...PROPERTIES[1], violated: someCpu((qq, s) => exec.inProg[qq] > 0 && frees.lifeOf(s, exec.inProg[qq]) === FREED) },
-    { ...PROPERTIES[2], violated: (s) => siteForbidden[site.get(s)] },
-    { ...PROPERTIES[3], checked: protocol.checks_old_bytes, violated: (s) => upT.bug[updater.get(s)] },
+    { ...PROPERTIES[0], cpus: 1, violated: someCpu((qq) => exec.p1[qq]) },
+    { ...PROPERTIES[1], cpus: 1, violated: someCpu((qq, s) => exec.inProg[qq] > 0 && frees.lifeOf(s, exec.inProg[qq]) === FREED) },
+    { ...PROPERTIES[2], cpus: 0, violated: (s) => siteForbidden[site.get(s)] },
+    { ...PROPERTIES[3], cpus: 0, checked: protocol.checks_old_bytes, violated: (s) => upT.bug[updater.get(s)] },
   ];
 
   // Fast path for the properties (the predicates above stay the definition; a test checks that

@@ -8,7 +8,10 @@ export function summaryLine(r: CheckResult): string {
   const sym = (r.symmetry ? ', symmetry reduced' : '') + (r.pipelined ? ', pipelined on 2 threads' : r.workers > 1 ? `, ${r.workers} workers` : '');
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`);
   const cfg = config.length ? ` [${config.join(' ')}]` : '';
-  return `${r.model} --protocol ${r.protocol} --cpus ${r.cpus}${cfg}: ${r.verdict.toUpperCase()} (${props}); ${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${sym}${limit}`;
+  const cpus = r.cutoff ? 'every' : String(r.cpus);
+  const every = r.cutoff && !r.cutoff.failure ? (r.verdict === 'holds' ? ' for every number of CPUs' : ` for every number of CPUs N >= ${r.cutoff.fromCpus}`) : '';
+  const scope = r.scope ? `; scope: ${r.scope}` : '';
+  return `${r.model} --protocol ${r.protocol} --cpus ${cpus}${cfg}: ${r.verdict.toUpperCase()}${every} (${props}); ${r.states} states, ${r.transitions} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${sym}${limit}${scope}`;
 }
 
 function siteLines(sites: SiteView[], prev: SiteView[] | null, indent: string): string[] {

@@ -51,6 +51,18 @@ export interface CheckResult {
   counterexample: Counterexample | null;
   /** One shortest counterexample per violated property. */
   counterexamples: Counterexample[];
+  /** What the verdict covers, in words (CPUs, map operations), when it is more than the one configuration searched. */
+  scope?: string;
+  /** The every-N cutoff behind an every-N verdict (src/check/cutoff.ts). */
+  cutoff?: {
+    k: number;
+    searched: number[];
+    transitionsChecked: number;
+    /** The condition that failed (then no every-N claim is made), or null. */
+    failure: { condition: string; detail: string } | null;
+    /** For every-N verdicts: the smallest N the verdict is claimed from. */
+    fromCpus: number;
+  };
 }
 
 /** Which model, built how: what a worker thread needs to build its own copy. */

@@ -10,6 +10,7 @@ import { EXIT, processIo, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag, type Flags } from './options.js';
 import { progressPrinter } from './progress.js';
 import { writeCiFiles } from '../report/ci.js';
+import { cutoffIneligible, cutoffResult } from '../check/cutoff.js';
 
 const COMMON = {
   protocol: { type: 'string' },
@@ -99,7 +100,9 @@ export function checkCommand(args: string[], io: Io): number {
   if (!def) throw new UsageError('check needs a model (see `pokecheck list`) or --all');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const protocol = strFlag(flags, 'protocol') ?? def.defaultProtocol;
-  const cpus = intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus;
+  // --cpus every: the every-N cutoff (src/check/cutoff.ts) instead of one count of CPUs
+  const everyN = flags.cpus === 'every';
+  const cpus = everyN ? def.defaultCpus : (intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus);
   const options: Record<string, string> = {};
   for (const o of def.options) {
     const v = strFlag(flags, o.name);
@@ -111,7 +114,13 @@ export function checkCommand(args: string[], io: Io): number {
   const model = buildModel(def, protocol, cpus, options);
   const eo = exploreOptions(flags, io);
   if (eo.symmetry === true && !model.system.canonicalize) throw new UsageError(`${def.name} has no symmetry reduction (--symmetry)`);
-  const r = runCheck(model, { ...eo, origin: { model: def.name, config: { protocol, cpus, options } } });
+  if (everyN) {
+    const why = cutoffIneligible(model);
+    if (why) throw new UsageError(`${def.name}: --cpus every needs a reader model: ${why}`);
+  }
+  const r = everyN
+    ? cutoffResult((n) => buildModel(def, protocol, n, options), eo)
+    : runCheck(model, { ...eo, origin: { model: def.name, config: { protocol, cpus, options } } });
   eo.finish();
   if (((eo.workers ?? 1) > 1 || eo.pipeline) && r.workers === 1) io.err(`note: ${def.name} searched on one thread (its states number byte strings as they are discovered)`);
   for (const line of resultText(r)) io.out(line);

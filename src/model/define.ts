@@ -41,6 +41,12 @@ export interface Property {
   readonly description: string;
   /** False when the protocol does not promise it (reported `not-checked`). Default true. */
   readonly checked?: boolean;
+  /**
+   * How many CPUs the property names (P1 "no CPU executes ..." names one; a property of the
+   * shared state alone names none). The every-N cutoff (src/check/cutoff.ts) checks this claim on
+   * every violating state it meets; a property without it gets no every-N claim.
+   */
+  readonly cpus?: number;
   violated(s: Int32Array): boolean;
 }
 
