@@ -438,10 +438,10 @@ export function buildSleepableTailcall(cfg: ModelConfig): CheckableModel {
     return false;
   };
   const properties: Property[] = [
-    { ...SLEEPABLE_PROPERTIES[0], violated: someTask((qq) => tP1[qq]) },
-    { ...SLEEPABLE_PROPERTIES[1], violated: someTask((qq, s) => tProg[qq] > 0 && life.get(s, tProg[qq] - 1) === FREED) },
-    { ...SLEEPABLE_PROPERTIES[2], violated: someTask((qq, s) => tProg[qq] > 0 && !tTrace[qq] && sleepable(s, tProg[qq])) },
-    { ...SLEEPABLE_PROPERTIES[3], violated: (s) => upT.bug[updater.get(s)] },
+    { ...SLEEPABLE_PROPERTIES[0], cpus: 1, violated: someTask((qq) => tP1[qq]) },
+    { ...SLEEPABLE_PROPERTIES[1], cpus: 1, violated: someTask((qq, s) => tProg[qq] > 0 && life.get(s, tProg[qq] - 1) === FREED) },
+    { ...SLEEPABLE_PROPERTIES[2], cpus: 1, violated: someTask((qq, s) => tProg[qq] > 0 && !tTrace[qq] && sleepable(s, tProg[qq])) },
+    { ...SLEEPABLE_PROPERTIES[3], cpus: 0, violated: (s) => upT.bug[updater.get(s)] },
   ];
 
   // ---- printing ------------------------------------------------------------------------------
@@ -519,7 +519,8 @@ export function buildSleepableTailcall(cfg: ModelConfig): CheckableModel {
     },
     steps: [
       { actor: 'loader', next: loaderStep },
-      { actor: 'task', count: N, next: taskStep },
+      // The tasks are the model's readers: kind 'cpu' for the layer and the every-N cutoff (one task per CPU).
+      { actor: 'cpu', count: N, next: taskStep },
       { actor: 'updater', next: updaterStep },
       { actor: 'rcu', count: K, next: rcuStep },
     ],
@@ -531,7 +532,7 @@ export function buildSleepableTailcall(cfg: ModelConfig): CheckableModel {
         const progsText = Array.from({ length: K + 1 }, (_, k) => `${k ? `f${k}` : 'caller'} (${flagText(after, k)})`).join(', ');
         return `loads ${progsText}; attaches the caller; bpf_check_tail_call: the caller creates jmp_table's owner`;
       }
-      if (a.actor === 'task') return { actor: `task${a.i}`, action: describeTask(before, after, a.i) };
+      if (a.actor === 'cpu') return { actor: `task${a.i}`, action: describeTask(before, after, a.i) };
       if (a.actor === 'updater') return describeUpdater(before, after);
       const k = a.i + 1;
       return `grace period over (${flavourCall(freeFlavour(sleepable(before, k)))}): frees f${k}`;

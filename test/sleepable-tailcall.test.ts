@@ -216,6 +216,17 @@ describe('sleepable-tailcall verdicts', () => {
       for (const p of ref.expectedViolated ?? []) expect(r.properties.find((x) => x.id === p)?.status).toBe('violated');
     }
   });
+  it('for every number of tasks (--cpus every: the cutoff conditions C1-C4 checked at 2 and 3 tasks): 0f0c332992b8 fails P1 with preemption, holds without; the fix holds', async () => {
+    const full = await cli('check', 'sleepable-tailcall', '--protocol', '0f0c332992b8', '--cpus', 'every', '--preempt', 'full');
+    expect(full.code).toBe(1);
+    expect(full.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(P1 violated, P2 holds, S1 holds, P4 holds\)/);
+    const none = await cli('check', 'sleepable-tailcall', '--protocol', '0f0c332992b8', '--cpus', 'every', '--preempt', 'none');
+    expect(none.code).toBe(0);
+    expect(none.out[0]).toMatch(/HOLDS for every number of CPUs/);
+    const fix = await cli('check', 'sleepable-tailcall', '--protocol', 'tasks-trace-sync', '--cpus', 'every', '--preempt', 'full');
+    expect(fix.code).toBe(0);
+    expect(fix.out[0]).toMatch(/HOLDS for every number of CPUs/);
+  });
   it('the search is complete and reproducible; symmetry changes the count, not the verdict', () => {
     const a = explore(build('0f0c332992b8', 2, {}).system);
     const b = explore(build('0f0c332992b8', 2, {}).system);
