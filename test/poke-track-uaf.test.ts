@@ -7,10 +7,13 @@
  *   untracking, a use-after-free;
  * - a2ea07465c8d holds: release_maps calls __bpf_free_used_maps, which
  *   calls map_poke_untrack before bpf_map_put;
- * - v5.10-subprog is violated: each subprogram's aux was tracked and never
- *   untracked, and prog_array_map_poke_run read the freed aux (KASAN report
- *   fixed by f263a81451c1, docs/kernel-facts.md 3f);
- * - f263a81451c1 holds: only the main aux is tracked (shared poke_tab).
+ * - v5.10-subprog is violated: jit_subprogs tracked each function's aux
+ *   (func[i]->aux) and untracked prog->aux, the release untracked only
+ *   prog->aux, and prog_array_map_poke_run read the freed func[i]->aux
+ *   (the KASAN report in f263a81451c1's message,
+ *   20210707223848.14580-2-john.fastabend@gmail.com);
+ * - f263a81451c1 holds: the functions share prog->aux's poke_tab and only
+ *   prog->aux is tracked.
  */
 import { describe, expect, it } from 'vitest';
 import { pokeTrackUaf } from '../models/poke-track-uaf.js';
@@ -31,7 +34,7 @@ describe('poke-track-uaf verdicts', () => {
   it('v5.10-subprog: the subprogram aux stays listed after the release and is read freed (exit 1)', async () => {
     const r = await cli('check', 'poke-track-uaf', '--protocol', 'v5.10-subprog', '--cpus', '1');
     expect(r.code).toBe(1);
-    expect(r.out.join('\n')).toMatch(/map_poke_track\(map, func\[1\]->aux\)[\s\S]*reads func\[1\]->aux->poke_tab \(USE AFTER FREE\)/);
+    expect(r.out.join('\n')).toMatch(/map_poke_track\(map, func\[1\]->aux\)[\s\S]*map_poke_untrack\(map, prog->aux\)[\s\S]*reads func\[1\]->aux->poke_tab \(USE AFTER FREE\)/);
   });
   it('f263a81451c1: only the main aux is tracked (exit 0)', async () => {
     const r = await cli('check', 'poke-track-uaf', '--protocol', 'f263a81451c1', '--cpus', '1');

@@ -16,10 +16,15 @@
  * - `a2ea07465c8d` ("bpf: Fix missing prog untrack in release_maps",
  *   Dec 2019, v5.5-rc): `release_maps()` calls `__bpf_free_used_maps()`,
  *   which untracks before `bpf_map_put()`.
- * - `v5.10-subprog` (v5.10-v5.13): `jit_subprogs` gives each subprogram its
- *   own copy of the poke table and tracks the subprogram's aux too; the
- *   release path (`bpf_free_used_maps(prog->aux)`) untracks only the main
- *   program's aux, and the subprogram's aux is freed while listed.
+ * - `v5.10-subprog` (v5.10-v5.13): `jit_subprogs` gives each function
+ *   (`func[i]`) its own copy of the descriptors in its range, tracks
+ *   `func[i]->aux`, then untracks `prog->aux` ("each of the main program's
+ *   poke descs got distributed across subprogs"); the release
+ *   (`bpf_free_used_maps(prog->aux)`) untracks only `prog->aux`, and
+ *   `bpf_jit_free(func[i])` frees a still-listed aux. The KASAN report in
+ *   f263a81451c1's message (20210707223848.14580-2-john.fastabend@gmail.com)
+ *   is this read of `elem->aux->size_poke_tab`. The model keeps one function,
+ *   `func[1]`, the one with the tail call.
  * - `f263a81451c1` ("bpf: Track subprog poke descriptors correctly and fix
  *   use-after-free", John Fastabend, v5.14-rc): subprograms share the main
  *   program's poke table and only the main aux is tracked.
@@ -73,8 +78,11 @@ export function pokeTrackLoader(protocol: PokeTrackProtocol): AnyStateMachine {
   if (subprogs) {
     states.jit_subprogs =
       protocol === 'v5.10-subprog'
-        ? step({ op: 'track', aux: 'sub', doc: "jit_subprogs: func[1]->aux gets its own poke_tab copy; map_poke_track(map, func[1]->aux)" }, 'loaded')
+        ? step({ op: 'track', aux: 'sub', doc: "jit_subprogs: func[1]->aux gets its own poke_tab copy; map_poke_track(map, func[1]->aux)" }, 'untrack_main')
         : step({ op: 'plain', doc: "jit_subprogs: func[1]->aux->poke_tab = prog->aux->poke_tab (shared, not tracked)" }, 'loaded');
+    if (protocol === 'v5.10-subprog') {
+      states.untrack_main = step({ op: 'untrack', aux: 'main', doc: "jit_subprogs: map_poke_untrack(map, prog->aux) (the descriptors now live in the functions' copies)" }, 'loaded');
+    }
   }
   return createMachine({ id: `loader-${protocol}`, initial: 'track_main', states } as never) as unknown as AnyStateMachine;
 }
