@@ -27,8 +27,8 @@
  * preemptible sleepable task (P2, full only); 0f0c332992b8 removes both, but
  * under full preemption the removal's synchronize_rcu() does not wait for a
  * sleepable task between the bypass and the target site, which then executes
- * the target's nop5 on an unwound frame (P1) — the "invalid nop, stack
- * unwind, nop state" the kernel's own comment says the wait is for;
+ * the target's nop5 on an unwound frame (P1) — the nop, unwind, nop state
+ * that the kernel's own comment says the wait is there to prevent;
  * waiting with synchronize_rcu_tasks_trace() there holds.
  */
 import { describe, expect, it } from 'vitest';
