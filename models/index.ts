@@ -7,6 +7,8 @@ import { arm64Poke } from './arm64-poke.js';
 import { recursionDetect } from './recursion-detect.js';
 import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
+import { sleepableTailcall } from './sleepable-tailcall.js';
+import { pokeTrackUaf } from './poke-track-uaf.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -16,6 +18,8 @@ export const MODELS: readonly ModelDefinition[] = [
   recursionDetect,
   dispatcher,
   tailcallCachedTarget,
+  sleepableTailcall,
+  pokeTrackUaf,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {

@@ -44,6 +44,15 @@ const MEASURED_RUNS: Record<string, number> = {
   'dispatcher --protocol v6.1 --cpus 1': 6,
   'dispatcher --protocol v6.1 --cpus 2': 1,
   'tailcall-cached-target --protocol unlocked --cpus 1': 1,
+  // measured with the sleepable-tailcall and poke-track-uaf models (merged the same day)
+  'sleepable-tailcall --protocol allowlist-only --cpus 2 --tailcall direct --preempt none': 1,
+  'sleepable-tailcall --protocol allowlist-only --cpus 2 --tailcall direct --preempt full': 1,
+  'sleepable-tailcall --protocol allowlist-only --cpus 2 --tailcall indirect --preempt none': 1,
+  'sleepable-tailcall --protocol allowlist-only --cpus 2 --tailcall indirect --preempt full': 1,
+  'sleepable-tailcall --protocol 0f0c332992b8 --cpus 2 --tailcall direct --preempt full': 7,
+  'sleepable-tailcall --protocol 0f0c332992b8 --cpus 2 --tailcall direct --preempt full --sleepable caller,f1,f2': 4,
+  'poke-track-uaf --protocol da765a2f5993 --cpus 1': 3,
+  'poke-track-uaf --protocol v5.10-subprog --cpus 1': 1,
 };
 
 const violatedRefs = MODELS.flatMap((def) =>

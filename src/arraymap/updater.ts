@@ -63,6 +63,7 @@ export function scriptPrograms(ops: readonly ScriptOp[]): number {
 export type ResolvedAddr = 'NULL' | 'bypass_addr' | 'current' | `f${number}+off`;
 
 export type UpdaterStepMeta =
+  | { op: 'get_ptr'; opIndex: number; key: number; new_prog: number; doc: string }
   | { op: 'xchg'; opIndex: number; key: number; new_prog: number; doc: string }
   | { op: 'poke'; opIndex: number; key: number; step: PokeStep; old_prog: number; new_prog: number; old_addr: ResolvedAddr; new_addr: ResolvedAddr; doc: string; source?: StepSource }
   | { op: 'sync_start'; opIndex: number; old_prog?: number; doc: string; source?: StepSource }
@@ -74,10 +75,22 @@ export type UpdaterStepMeta =
 
 export const POKE_RETURNS: readonly number[] = [0, 1, -EBUSY, -EINVAL, -ERANGE];
 
-export function updaterEvents(progs: number): EventObject[] {
+/**
+ * Options of the generated updater:
+ * - `ownerCheck`: each update first runs `prog_fd_array_get_ptr`, whose
+ *   `bpf_prog_map_compatible(map, prog)` may refuse the program: event
+ *   `COMPAT(ok=0)`, the update fails with -EINVAL and the map is untouched
+ *   (map_owner.ts says when). Without it every update goes straight to the xchg.
+ */
+export interface UpdaterOptions {
+  ownerCheck?: boolean;
+}
+
+export function updaterEvents(progs: number, opts: UpdaterOptions = {}): EventObject[] {
   const evs: EventObject[] = [{ type: 'STEP' }, { type: 'GP_DONE' }];
   for (let k = 0; k <= progs; k++) evs.push({ type: 'XCHG_OLD', old: k } as EventObject);
   for (const r of POKE_RETURNS) evs.push({ type: 'RET', ret: r } as EventObject);
+  if (opts.ownerCheck) evs.push({ type: 'COMPAT', ok: 0 } as EventObject, { type: 'COMPAT', ok: 1 } as EventObject);
   return evs;
 }
 
@@ -189,7 +202,7 @@ export function mapOpStates(
  * script, so the put of an old program drops the last reference iff the
  * script never installs it again.
  */
-export function updaterMachine(script: readonly ScriptOp[], protocol: PokeProtocol) {
+export function updaterMachine(script: readonly ScriptOp[], protocol: PokeProtocol, opts: UpdaterOptions = {}) {
   const progs = scriptPrograms(script);
   const states: Record<string, StateConfig> = {};
   const usedLater = (prog: number, i: number): boolean => script.slice(i + 1).some((o) => o.prog === prog);
@@ -197,8 +210,31 @@ export function updaterMachine(script: readonly ScriptOp[], protocol: PokeProtoc
     const o = script[i];
     return o.op === 'update' ? `op${i}_update_f${o.prog}` : `op${i}_delete`;
   };
-  const opStart = (i: number): string => (i < script.length ? `${opName(i)}/xchg` : 'done');
-  script.forEach((o, i) => mapOpStates(states, o, i, opName(i), progs, protocol, opStart(i + 1), (old) => !usedLater(old, i) && old !== o.prog));
+  const checks = (i: number): boolean => opts.ownerCheck === true && script[i].op === 'update';
+  const opStart = (i: number): string => (i < script.length ? `${opName(i)}/${checks(i) ? 'get_ptr' : 'xchg'}` : 'done');
+  script.forEach((o, i) => {
+    const base = opName(i);
+    mapOpStates(states, o, i, base, progs, protocol, opStart(i + 1), (old) => !usedLater(old, i) && old !== o.prog);
+    if (checks(i)) {
+      states[`${base}/get_ptr`] = {
+        meta: {
+          step: {
+            op: 'get_ptr',
+            opIndex: i,
+            key: o.key,
+            new_prog: o.prog,
+            doc: `prog_fd_array_get_ptr: bpf_prog_map_compatible(map, f${o.prog})`,
+          } satisfies UpdaterStepMeta,
+        },
+        on: {
+          COMPAT: [
+            { guard: ({ event }: { event: { ok: number } }) => event.ok === 1, target: `${base}/xchg` },
+            { target: opStart(i + 1) },
+          ],
+        },
+      };
+    }
+  });
   states.done = { type: 'final', meta: { step: { op: 'done', doc: 'the script is done' } satisfies UpdaterStepMeta } };
   states.bug = {
     type: 'final',

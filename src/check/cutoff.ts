@@ -328,6 +328,7 @@ export function cutoffResult(build: (cpus: number) => CheckableModel, opts: Chec
     transitions: o.results.reduce((a, x) => a + x.transitions, 0),
     seconds: o.results.reduce((a, x) => a + x.seconds, 0),
     scope,
+    about: r.about ? { ...r.about, scope } : r.about,
     cutoff: { k: o.k, searched: o.searched, transitionsChecked: o.transitionsChecked, failure: claimed ? null : (o.failure ?? { condition: 'agreement', detail: scope }), fromCpus: claimed ? fromCpus : r.cpus },
   };
 }

@@ -97,8 +97,9 @@ export function emit_bpf_tail_call_indirect_rfc2026(
 /** What one instruction of the tail-call sequence does. */
 export type TailCallOp =
   | { op: 'local' } // mov edx,edx; the tail_call_cnt_ptr load, compare and increment; pops
-  | { op: 'bound'; max: number | 'map' } // cmp edx, imm32 / cmp edx, [rsi + max_entries]
+  | { op: 'bound'; max: number | 'map' } // cmp edx, imm32 / cmp edx, [rsi + max_entries] / cmp [rsi + max_entries], edx
   | { op: 'jae_out' }
+  | { op: 'jbe_out' } // the mainline bound check's `jbe out` (operands the other way round)
   | { op: 'load_slot'; disp: number } // mov rcx, [rsi + rdx*8 + disp]
   | { op: 'test_rcx' }
   | { op: 'je_out' }
@@ -114,7 +115,8 @@ export interface TailCallStep {
 }
 
 /**
- * Decodes an emitted indirect tail-call sequence (either form) into the
+ * Decodes an emitted indirect tail-call sequence (either form of the RFC,
+ * or mainline's `emit_bpf_tail_call_indirect`) into the
  * operations it performs, up to and including the jump. Instructions outside
  * this small repertoire are a DecodeError naming their bytes.
  */
@@ -130,8 +132,9 @@ export function tail_call_path(bytes: ArrayLike<number>, ip: bigint): TailCallSt
     let op: TailCallOp;
     if (h.startsWith('89 d2') || h.startsWith('48 8b 85') || h.startsWith('48 83 38') || h.startsWith('48 83 00') || insn.text.startsWith('pop') || h.startsWith('48 81 c4')) op = { op: 'local' };
     else if (h.startsWith('81 fa')) op = { op: 'bound', max: read_s32(raw, 2) };
-    else if (h.startsWith('3b 56')) op = { op: 'bound', max: 'map' };
+    else if (h.startsWith('3b 56') || h.startsWith('39 56')) op = { op: 'bound', max: 'map' };
     else if (raw[0] === 0x73) op = { op: 'jae_out' };
+    else if (raw[0] === 0x76) op = { op: 'jbe_out' };
     else if (h === '48 8b 8c d6') op = { op: 'load_slot', disp: read_s32(raw, 4) };
     else if (h.startsWith('48 85 c9')) op = { op: 'test_rcx' };
     else if (raw[0] === 0x74) op = { op: 'je_out' };
