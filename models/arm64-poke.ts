@@ -271,6 +271,7 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
   const properties: Property[] = [
     {
       ...ARM64_PROPERTIES[0],
+      cpus: 1, // a torn fetch is one CPU's
       violated(s) {
         for (let i = 0; i < N; i++) if (cpuTorn[q.get(s, i)]) return true;
         return false;
@@ -360,6 +361,9 @@ export const arm64Poke: ModelDefinition = {
     { protocol: 'nosync', cpus: 3, options: { level: 'byte' }, expected: 'holds' },
     { protocol: 'byte-copy', cpus: 1, options: { level: 'byte' }, expected: 'violated', expectedViolated: ['P5'] },
     { protocol: 'nosync', cpus: 1, options: { level: 'byte', fetch: 'byte' }, expected: 'violated', expectedViolated: ['P5'] },
+    // every number of CPUs, by the checked cutoff (docs/proofs.md)
+    { protocol: 'nosync', cpus: 2, every: true, options: { level: 'byte' }, expected: 'holds' },
+    { protocol: 'byte-copy', cpus: 2, every: true, options: { level: 'byte' }, expected: 'violated', expectedViolated: ['P5'] },
   ],
   build: buildArm64Poke,
 };

@@ -393,6 +393,9 @@ export const dispatcher: ModelDefinition = {
     { protocol: 'v6.1', cpus: 2, expected: 'violated', expectedViolated: ['D1'] },
     { protocol: 'v6.2', cpus: 2, expected: 'holds' },
     { protocol: 'v6.2', cpus: 3, expected: 'holds' },
+    // every number of CPUs, by the checked cutoff (docs/proofs.md)
+    { protocol: 'v6.1', cpus: 2, every: true, expected: 'violated', expectedViolated: ['D1'] },
+    { protocol: 'v6.2', cpus: 2, every: true, expected: 'holds' },
   ],
   build: buildDispatcher,
 };

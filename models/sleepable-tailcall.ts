@@ -610,6 +610,10 @@ export const sleepableTailcall: ModelDefinition = {
     { protocol: '0f0c332992b8', cpus: 2, options: { tailcall: 'indirect', preempt: 'full' }, expected: 'holds' },
     { protocol: 'tasks-trace-sync', cpus: 2, options: { tailcall: 'direct', preempt: 'none' }, expected: 'holds' },
     { protocol: 'tasks-trace-sync', cpus: 3, options: { tailcall: 'direct', preempt: 'full' }, expected: 'holds' },
+    // every number of tasks, by the checked cutoff (docs/proofs.md)
+    { protocol: '0f0c332992b8', cpus: 2, every: true, options: { tailcall: 'direct', preempt: 'full' }, expected: 'violated', expectedViolated: ['P1'] },
+    { protocol: '0f0c332992b8', cpus: 2, every: true, options: { tailcall: 'indirect', preempt: 'full' }, expected: 'holds' },
+    { protocol: 'tasks-trace-sync', cpus: 2, every: true, options: { tailcall: 'direct', preempt: 'full' }, expected: 'holds' },
   ],
   build: buildSleepableTailcall,
 };

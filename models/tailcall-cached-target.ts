@@ -425,6 +425,9 @@ export const tailcallCachedTarget: ModelDefinition = {
     { protocol: 'rfc-2026', cpus: 1, expected: 'holds' },
     { protocol: 'rfc-2026', cpus: 2, expected: 'holds' },
     { protocol: 'unlocked', cpus: 1, expected: 'violated', expectedViolated: ['P2', 'C1'] },
+    // every number of CPUs, by the checked cutoff (docs/proofs.md)
+    { protocol: 'rfc-2026', cpus: 2, every: true, expected: 'holds' },
+    { protocol: 'unlocked', cpus: 2, every: true, expected: 'violated', expectedViolated: ['P2', 'C1'] },
   ],
   build: buildTailcallCachedTarget,
 };

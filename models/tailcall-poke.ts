@@ -388,6 +388,11 @@ export const tailcallPoke: ModelDefinition = {
     { protocol: 'v5.10', cpus: 3, expected: 'holds' },
     { protocol: 'no-sync', cpus: 3, expected: 'violated', expectedViolated: ['P1'] },
     { protocol: 'bypass-first', cpus: 3, expected: 'violated', expectedViolated: ['P1', 'P3'] },
+    // every number of CPUs and every sequence of map operations (the default user space), by the checked cutoff (docs/proofs.md)
+    { protocol: 'rfc', cpus: 2, every: true, expected: 'holds' },
+    { protocol: 'v5.10', cpus: 2, every: true, expected: 'holds' },
+    { protocol: 'no-sync', cpus: 2, every: true, expected: 'violated', expectedViolated: ['P1'] },
+    { protocol: 'bypass-first', cpus: 2, every: true, expected: 'violated', expectedViolated: ['P1', 'P3'] },
     { protocol: 'v5.10', cpus: 2, options: { level: 'byte', poke: 'text_poke_bp' }, expected: 'holds' },
     { protocol: 'v5.10', cpus: 2, options: { level: 'byte', poke: 'memcpy' }, expected: 'violated', expectedViolated: ['P5'] },
   ],

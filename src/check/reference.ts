@@ -7,6 +7,7 @@
 import { MODELS } from '../../models/index.js';
 import { ModelConfigError, type ModelDefinition, type ReferenceCheck } from '../concurrency/model.js';
 import { runCheck, type CheckOptions, type CheckResult } from './result.js';
+import { cutoffResult } from './cutoff.js';
 
 export interface ReferenceOutcome {
   model: string;
@@ -28,7 +29,9 @@ export function runReferenceChecks(opts: CheckOptions, onResult?: (o: ReferenceO
   for (const def of MODELS) {
     for (const check of def.reference) {
       const config = { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} };
-      const result = runCheck(def.build(config), { ...opts, origin: { model: def.name, config } });
+      const result = check.every
+        ? cutoffResult((n) => buildModel(def, check.protocol, n, config.options), opts)
+        : runCheck(def.build(config), { ...opts, origin: { model: def.name, config } });
       const o = { model: def.name, check, result, ok: matchesExpectation(check, result) };
       outcomes.push(o);
       onResult?.(o);

@@ -123,8 +123,8 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
 }
 
 /** Every reference check's origin, with its check, in the order of MODELS. */
-export function referenceJobs(): { origin: ModelOrigin; check: ReferenceCheck }[] {
-  return MODELS.flatMap((def) => def.reference.map((check) => ({ origin: { model: def.name, config: { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} } }, check })));
+export function referenceJobs(): { origin: SearchJob; check: ReferenceCheck }[] {
+  return MODELS.flatMap((def) => def.reference.map((check) => ({ origin: { model: def.name, config: { protocol: check.protocol, cpus: check.cpus, options: check.options ?? {} }, ...(check.every ? { everyN: true } : {}) }, check })));
 }
 
 async function checkAll(flags: Flags, io: Io): Promise<number> {
@@ -141,7 +141,7 @@ async function checkAll(flags: Flags, io: Io): Promise<number> {
     jobs.map((j) => j.origin),
     setup,
     io,
-    (i) => `${jobs[i].origin.model} ${jobs[i].check.protocol} ${optionsText(jobs[i].check.options)} cpus=${jobs[i].check.cpus}`.replace(/ +/g, ' '),
+    (i) => `${jobs[i].origin.model} ${jobs[i].check.protocol} ${optionsText(jobs[i].check.options)} cpus=${jobs[i].check.every ? 'every' : jobs[i].check.cpus}`.replace(/ +/g, ' '),
     (i, result) => {
       const o = { model: jobs[i].origin.model, check: jobs[i].check, result, ok: matchesExpectation(jobs[i].check, result) };
       outcomes[i] = o;
@@ -149,7 +149,7 @@ async function checkAll(flags: Flags, io: Io): Promise<number> {
         o.model,
         o.check.protocol,
         optionsText(o.check.options),
-        String(o.check.cpus),
+        o.check.every ? 'every' : String(o.check.cpus),
         o.check.expected + (o.check.expectedViolated ? ` (${o.check.expectedViolated.join(',')})` : ''),
         o.result.verdict,
         o.result.properties.filter((p) => p.status === 'violated').map((p) => p.id).join(',') || '-',

@@ -23,7 +23,7 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
     (i, r) => {
       const o = { model: jobs[i].origin.model, check: jobs[i].check, result: r, ok: matchesExpectation(jobs[i].check, r) };
       outcomes[i] = o;
-      io.out(`${o.ok ? 'ok      ' : 'MISMATCH'} ${o.model} ${o.check.protocol} ${optionsText(o.check.options)} cpus=${o.check.cpus}: ${r.verdict} (${r.states} states, ${r.seconds.toFixed(2)} s)`);
+      io.out(`${o.ok ? 'ok      ' : 'MISMATCH'} ${o.model} ${o.check.protocol} ${optionsText(o.check.options)} cpus=${o.check.every ? 'every' : o.check.cpus}: ${r.verdict} (${r.states} states, ${r.seconds.toFixed(2)} s)`);
     },
   );
   if (signal) io.err(`pokecheck: stopped by ${signal}: the report shows incomplete searches`);

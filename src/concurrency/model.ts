@@ -98,7 +98,10 @@ export type Verdict = 'holds' | 'violated' | 'incomplete';
 /** A configuration that `check --all` runs, with the verdict the kernel's history says it must give. */
 export interface ReferenceCheck {
   protocol: string;
+  /** CPUs searched; with `every`, the every-N cutoff decides (src/check/cutoff.ts) and this is only the model's build size for pictures. */
   cpus: number;
+  /** The claim is for every number of CPUs, by the checked cutoff (docs/proofs.md). */
+  every?: boolean;
   options?: Record<string, string>;
   expected: Verdict;
   /** For `violated`: the properties that must be among those violated. */

@@ -28,7 +28,7 @@ export function resultsTable(model: string, outcomes: ReferenceOutcome[]): strin
     const r = o.result;
     return [
       `<tr class="${o.ok ? 'ok' : 'mismatch'}" data-check="${esc(checkSlug(o))}">`,
-      `<td><a href="#${esc(checkSlug(o))}">${esc(protocolLabel(o))}</a></td><td class="num">${o.check.cpus}</td>`,
+      `<td><a href="#${esc(checkSlug(o))}">${esc(protocolLabel(o))}</a></td><td class="num">${o.check.every ? 'every' : o.check.cpus}</td>`,
       `<td>${esc(expectedText(o))}</td><td class="verdict ${r.verdict}">${esc(r.verdict)}</td>`,
       ...cells,
       `<td class="num">${r.states.toLocaleString('en-US')}</td><td class="num">${r.transitions.toLocaleString('en-US')}</td><td class="num">${r.seconds.toFixed(2)} s</td>`,

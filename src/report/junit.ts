@@ -35,7 +35,7 @@ export function junitXml(outcomes: ReferenceOutcome[]): string {
       ...Object.entries({
         model: o.model,
         protocol: o.check.protocol,
-        cpus: String(o.check.cpus),
+        cpus: o.check.every ? 'every' : String(o.check.cpus),
         options: JSON.stringify(o.check.options ?? {}),
         expected: o.check.expected + (o.check.expectedViolated?.length ? ` (${o.check.expectedViolated.join(',')})` : ''),
         verdict: r.verdict,

@@ -28,7 +28,7 @@ export function summaryMarkdown(outcomes: ReferenceOutcome[]): string {
     const r = o.result;
     const expected = o.check.expected + (o.check.expectedViolated?.length ? ` (${o.check.expectedViolated.join(', ')})` : '');
     out.push(
-      `| ${o.model} | ${o.check.protocol} | ${esc(optionsText(o.check.options)) || '-'} | ${o.check.cpus} | ${expected} | ${r.verdict} | ${propertyCell(propertyOutcomes(o))} | ${r.states} | ${r.transitions} | ${r.seconds.toFixed(2)} | ${o.ok ? 'ok' : '**MISMATCH**'} |`,
+      `| ${o.model} | ${o.check.protocol} | ${esc(optionsText(o.check.options)) || '-'} | ${o.check.every ? 'every' : o.check.cpus} | ${expected} | ${r.verdict} | ${propertyCell(propertyOutcomes(o))} | ${r.states} | ${r.transitions} | ${r.seconds.toFixed(2)} | ${o.ok ? 'ok' : '**MISMATCH**'} |`,
     );
   }
   const props = new Map<string, string>();
