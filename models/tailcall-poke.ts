@@ -58,7 +58,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   // A --script is one scenario; without one, user space may do any sequence of operations.
   const anyOps = cfg.options.script === undefined;
   if (!anyOps && cfg.options.progs !== undefined) throw new ModelConfigError('tailcall-poke: --progs goes with every sequence of operations (no --script); a script names its programs');
-  const tc = tailcallConfig('tailcall-poke', cfg, TAILCALL_POKE_PROTOCOLS, 16, 3);
+  const tc = tailcallConfig('tailcall-poke', cfg, TAILCALL_POKE_PROTOCOLS, 256, 3) // 256 CPUs: for sampling (pokecheck sample); a complete search stops far earlier;
   const { protocol, script } = tc;
   const K = anyOps ? poolSize(cfg) : tc.progs;
   const N = cfg.cpus;

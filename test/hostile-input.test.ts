@@ -52,7 +52,7 @@ const USAGE: Row[] = [
   [['check', 'tailcall-poke', '--cpus', '1.5'], 2, /^pokecheck: --cpus takes a whole number, got '1.5'$/],
   [['check', 'tailcall-poke', '--cpus', ''], 2, /^pokecheck: --cpus takes a whole number, got ''$/],
   [['check', 'tailcall-poke', '--cpus', '99999999999999999999999'], 2, /^pokecheck: --cpus must be between 1 and 64/],
-  [['check', 'tailcall-poke', '--cpus', '17'], 2, /^pokecheck: tailcall-poke: --cpus must be 1\.\.16, got 17$/],
+  [['check', 'tailcall-poke', '--cpus', '65'], 2, /^pokecheck: --cpus must be between 1 and 64, got 65$/],
   [['check', 'tailcall-poke', '--level', 'byte', '--cpus', '9'], 2, /^pokecheck: tailcall-poke --level byte: --cpus must be 1\.\.8, got 9$/],
   [['check', 'arm64-poke', '--cpus', '9'], 2, /^pokecheck: arm64-poke: --cpus must be 1\.\.8, got 9$/],
   [['check', 'tailcall-hierarchy', '--cpus', '2'], 2, /^pokecheck: tailcall-hierarchy: --cpus must be 1 /],

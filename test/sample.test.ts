@@ -217,7 +217,7 @@ describe('pokecheck sample', () => {
     ['sample', 'tailcall-poke', '--bogus'],
     ['sample', 'tailcall-poke', '--graph', 'main: sub'],
     ['sample', 'tailcall-poke', '--protocol', 'v9'],
-    ['sample', 'tailcall-poke', '--cpus', '17'],
+    ['sample', 'tailcall-poke', '--cpus', '257'],
   ];
   for (const args of bad) {
     it(`exits 2 with one line: ${args.slice(1).join(' ')}`, async () => {
