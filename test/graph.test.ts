@@ -1,5 +1,5 @@
 /**
- * The graphs: the A-D protocol picture (reference-models.md section 1: the
+ * The graphs: the A-D protocol picture (docs/reference-verdicts.md section 1: the
  * RFC's state matrix and each protocol's poke order), the actors' machines,
  * and a counterexample's lanes, laid out by Graphviz (WASM) and read back from
  * the SVG as a person would see them.

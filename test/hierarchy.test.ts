@@ -1,5 +1,5 @@
 /**
- * `tailcall-hierarchy` (116e04ba1459, kernel-poke-facts.md 3d): one entry
+ * `tailcall-hierarchy` (116e04ba1459, docs/kernel-facts.md 3d): one entry
  * into main, subprograms that tail-call main again, run on the JIT's bytes.
  * Expected: v5.10 (counter by value) exceeds MAX_TAIL_CALL_CNT = 33; v6.12
  * (tail_call_cnt_ptr) never does. The instruction texts expected in the

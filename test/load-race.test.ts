@@ -1,6 +1,6 @@
 /**
  * `tailcall-load-race`: the v5.10 BUG_ON race fixed by 4b7de801606e
- * (kernel-poke-facts.md 3c). Expected verdicts: v5.10 violated (a poke skipped
+ * (docs/kernel-facts.md 3c). Expected verdicts: v5.10 violated (a poke skipped
  * with -EINVAL before bpf_prog_kallsyms_add, a later poke -EBUSY -> BUG_ON),
  * v6.7 holds. Expected bytes come from the real kernel's caller_d0 images.
  */

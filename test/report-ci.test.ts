@@ -1,7 +1,7 @@
 /**
  * junit.xml and results.sarif, parsed as a CI would: JUnit with a real XML
  * parser (fast-xml-parser), SARIF checked against the structure SARIF 2.1.0
- * requires. Expected verdicts come from reference-models.md section 1.
+ * requires. Expected verdicts come from docs/reference-verdicts.md section 1.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,7 +118,7 @@ describe('results.sarif', () => {
     const log = JSON.parse(JSON.stringify(sarifLog(outcomes))) as Log;
     expect(sarifProblems(log)).toEqual([]);
     const results = log.runs[0].results as Result[];
-    // no-sync violates P1; bypass-first violates P1 and P3 (reference-models.md section 1).
+    // no-sync violates P1; bypass-first violates P1 and P3 (docs/reference-verdicts.md section 1).
     expect(results.map((r) => `${(r.properties as { protocol: string }).protocol} ${r.ruleId}`).sort()).toEqual([
       'bypass-first tailcall-poke/P1',
       'bypass-first tailcall-poke/P3',

@@ -1,7 +1,7 @@
 /**
  * Reference outcomes for the report tests: the tailcall-poke model's
  * instruction-level reference checks (their expected verdicts come from
- * reference-models.md section 1 via the model's registry entry), run here so
+ * docs/reference-verdicts.md section 1 via the model's registry entry), run here so
  * that the tests do not depend on every other registered model.
  */
 import { matchesExpectation, type ReferenceOutcome } from '../src/check/reference.js';

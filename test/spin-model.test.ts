@@ -1,6 +1,6 @@
 /**
  * The SPIN twin of `tailcall-poke` (bench/spin/tailcall-poke.pml) gives the
- * verdicts of reference-models.md section 1 at N = 2, and exactly the state
+ * verdicts of docs/reference-verdicts.md section 1 at N = 2, and exactly the state
  * counts of the model (cross-checked against an independent breadth-first
  * search when the model was written). Skipped, with a message, when spin or gcc
  * is not installed (`apt-get install spin`).

@@ -42,7 +42,7 @@ describe('verdicts with and without symmetry reduction', () => {
     }
   }
 
-  it('the verdicts of reference-models.md section 1 hold under reduction too', () => {
+  it('the verdicts of docs/reference-verdicts.md section 1 hold under reduction too', () => {
     const v = (p: string) => runCheck(build(p, 3), { symmetry: true });
     expect(v('v5.10').verdict).toBe('holds');
     expect(v('rfc').verdict).toBe('holds');

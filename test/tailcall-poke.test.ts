@@ -9,7 +9,7 @@ import { cli } from './helpers/cli.js';
 
 const NOP5 = '0f 1f 44 00 00';
 
-describe('expected verdicts (reference-models.md section 1) at N = 2, 3, 4', () => {
+describe('expected verdicts (docs/reference-verdicts.md section 1) at N = 2, 3, 4', () => {
   for (const cpus of ['2', '3', '4']) {
     for (const protocol of ['v5.10', 'rfc']) {
       it(`${protocol} holds at ${cpus} CPUs (exit 0)`, async () => {

@@ -1,6 +1,6 @@
 /**
  * SPIN baseline for `tailcall-poke`: every protocol at N = 2..4 (verdicts
- * checked against reference-models.md), then v5.10 (and rfc) at growing N until
+ * checked against docs/reference-verdicts.md), then v5.10 (and rfc) at growing N until
  * a run is incomplete (memory bound or timeout). Writes bench/results/spin-baseline.json.
  *
  *   npm run build && node dist/bench/spin/baseline.js [--max-cpus 7] [--timeout 600] [--mem 16000]

@@ -1,7 +1,7 @@
 /*
  * tailcall-poke: one direct BPF tail-call site, NCPU CPUs, one updater.
  *
- * The SPIN twin of pokecheck's `tailcall-poke` model (docs: reference-models.md
+ * The SPIN twin of pokecheck's `tailcall-poke` model (docs: docs/reference-verdicts.md
  * section 1), written step for step so that verdicts and state counts can be
  * compared with pokecheck's own explorer.
  *

@@ -1,7 +1,7 @@
 /**
  * A CPU's instruction fetch at the byte level, as an xstate machine: what
  * happens between two instruction boundaries when the instruction lies in
- * text that another CPU may be rewriting (reference-models.md section 3).
+ * text that another CPU may be rewriting (docs/reference-verdicts.md section 3).
  *
  * Each byte read is its own step, so reads interleave with writes. The
  * machine does not hold the bytes: the model keeps the bytes fetched so far

@@ -1,5 +1,5 @@
 /**
- * The CPU executor of a direct tail call (reference-models.md section 1), as
+ * The CPU executor of a direct tail call (docs/reference-verdicts.md section 1), as
  * an xstate machine: the specification of what one CPU does, one atomic step
  * per transition.
  *

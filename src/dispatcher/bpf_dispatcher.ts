@@ -1,6 +1,6 @@
 /**
  * `bpf_dispatcher_change_prog(d, from, to)` (kernel/bpf/dispatcher.c;
- * kernel-poke-facts.md section 6), run sequentially to give the updater's
+ * docs/kernel-facts.md section 6), run sequentially to give the updater's
  * ordered list of atomic steps, for each protocol version:
  *
  * - `v6.1` (c86df29d11df, static_call): under d->mutex, remove `from`, add

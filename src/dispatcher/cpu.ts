@@ -1,5 +1,5 @@
 /**
- * A CPU running XDP through the BPF dispatcher (kernel-poke-facts.md section
+ * A CPU running XDP through the BPF dispatcher (docs/kernel-facts.md section
  * 6), as an xstate machine: `bpf_prog_run_xdp` (BH disabled, so an RCU
  * reader) reads the device's program and calls
  * `bpf_dispatcher_xdp_func(ctx, insnsi, prog->bpf_func)`, whose static call

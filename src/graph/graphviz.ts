@@ -5,7 +5,7 @@
  * Layout choice (docs/reports.md): `dot` gives the clearest layered picture
  * but its time grows steeply on cyclic graphs with labelled edges (about 2 s
  * at 100 labelled nodes on this class of machine, over a minute at 200;
- * prior-art.md section 2.3), so a graph above DOT_MAX_NODES nodes is laid out
+ * measured for the project's survey of prior art, docs/reports.md), so a graph above DOT_MAX_NODES nodes is laid out
  * with `sfdp` (force-directed, under a second for hundreds of nodes).
  */
 import { Graphviz } from '@hpcc-js/wasm-graphviz';

@@ -1,6 +1,6 @@
 /**
  * `bpf_prog_get_recursion_context` / `bpf_prog_put_recursion_context`
- * (include/linux/bpf.h; kernel-poke-facts.md section 7) at the instruction
+ * (include/linux/bpf.h; docs/kernel-facts.md section 7) at the instruction
  * level, one list of steps per protocol, as an arm64 compiler emits them
  * (x0 = this_cpu_ptr(prog->active), w9/w10 scratch). A context may be
  * interrupted by a higher one between any two steps; a task may be
