@@ -7,7 +7,6 @@
  * picks which violated property; default the first found); or an actor's
  * name (`cpu`, `site`, `updater`): that actor's xstate machine.
  */
-import { findModel, MODELS } from '../../models/index.js';
 import { runCheck } from '../check/result.js';
 import { actorMachines } from '../graph/actors.js';
 import type { DrawnGraph } from '../graph/graph.js';
@@ -16,11 +15,12 @@ import { lanesDot } from '../graph/lanes.js';
 import { machineGraph } from '../graph/machine.js';
 import { protocolDot, protocolGraph } from '../graph/protocol.js';
 import { buildModel } from '../check/reference.js';
+import { modelFlagSpecs, modelOf, modelOptions } from './model-flags.js';
 import { UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag } from './options.js';
 
 export async function graphCommand(args: string[], io: Io): Promise<number> {
-  const modelFlags = Object.fromEntries(MODELS.flatMap((m) => m.options).map((o) => [o.name, { type: 'string' as const }]));
+  const modelFlags = modelFlagSpecs();
   const { flags, positionals } = parse(args, {
     protocol: { type: 'string' },
     cpus: { type: 'string' },
@@ -31,20 +31,8 @@ export async function graphCommand(args: string[], io: Io): Promise<number> {
     'max-states': { type: 'string' },
     ...modelFlags,
   });
-  const name = positionals[0];
-  if (!name) throw new UsageError('graph needs a model (see `pokecheck list`)');
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  const def = findModel(name);
-  if (!def) throw new UsageError(`unknown model '${name}' (models: ${MODELS.map((m) => m.name).join(', ')})`);
-  const options: Record<string, string> = {};
-  for (const flag of Object.keys(modelFlags)) {
-    const v = strFlag(flags, flag);
-    if (v === undefined) continue;
-    const o = def.options.find((x) => x.name === flag);
-    if (!o) throw new UsageError(`--${flag} is not an option of ${def.name}`);
-    if (o.values && !o.values.includes(v)) throw new UsageError(`--${flag} must be one of ${o.values.join(', ')}, got '${v}'`);
-    options[flag] = v;
-  }
+  const def = modelOf('graph', positionals);
+  const options = modelOptions(def, flags);
   const format = strFlag(flags, 'format') ?? 'svg';
   if (format !== 'dot' && format !== 'svg') throw new UsageError(`--format must be dot or svg, got '${format}'`);
   const m = buildModel(def, strFlag(flags, 'protocol') ?? def.defaultProtocol, intFlag(flags, 'cpus', 1, 64) ?? def.defaultCpus, options);

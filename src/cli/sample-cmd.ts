@@ -6,10 +6,10 @@
  * found (a sample proves nothing), or 0 with --ok-if-none; 2 on bad input.
  */
 import { writeFileSync } from 'node:fs';
-import { findModel, MODELS } from '../../models/index.js';
 import { sample, SampleOptionError, SCHEDULERS, type SchedulerKind } from '../check/sample.js';
 import { sampleText } from '../check/sample-format.js';
 import { buildModel } from '../check/reference.js';
+import { modelFlagSpecs, modelOf, modelOptions } from './model-flags.js';
 import { EXIT, UsageError, type Io } from './io.js';
 import { intFlag, parse, strFlag } from './options.js';
 
@@ -17,7 +17,7 @@ import { intFlag, parse, strFlag } from './options.js';
 const MAX_CPUS = 1024;
 
 export function sampleCommand(args: string[], io: Io): number {
-  const modelFlags = Object.fromEntries(MODELS.flatMap((m) => m.options).map((o) => [o.name, { type: 'string' as const }]));
+  const modelFlags = modelFlagSpecs();
   const { flags, positionals } = parse(args, {
     protocol: { type: 'string' },
     cpus: { type: 'string' },
@@ -31,20 +31,8 @@ export function sampleCommand(args: string[], io: Io): number {
     json: { type: 'string' },
     ...modelFlags,
   });
-  const name = positionals[0];
-  if (!name) throw new UsageError('sample needs a model (see `pokecheck list`)');
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  const def = findModel(name);
-  if (!def) throw new UsageError(`unknown model '${name}' (models: ${MODELS.map((m) => m.name).join(', ')})`);
-  const options: Record<string, string> = {};
-  for (const flag of Object.keys(modelFlags)) {
-    const v = strFlag(flags, flag);
-    if (v === undefined) continue;
-    const o = def.options.find((x) => x.name === flag);
-    if (!o) throw new UsageError(`--${flag} is not an option of ${def.name}`);
-    if (o.values && !o.values.includes(v)) throw new UsageError(`--${flag} must be one of ${o.values.join(', ')}, got '${v}'`);
-    options[flag] = v;
-  }
+  const def = modelOf('sample', positionals);
+  const options = modelOptions(def, flags);
   const protocol = strFlag(flags, 'protocol') ?? def.defaultProtocol;
   const cpus = intFlag(flags, 'cpus', 1, MAX_CPUS) ?? def.defaultCpus;
   const runs = intFlag(flags, 'runs', 1);
