@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildTailcallPoke } from '../models/tailcall-poke.js';
-import { checkViolationsAgree, defineActions, defineLayout, GracePeriod, LayoutError, type TypedModel } from '../src/model/index.js';
+import { checkExpandAgrees, checkViolationsAgree, defineActions, defineLayout, GracePeriod, LayoutError, type TypedModel } from '../src/model/index.js';
 
 describe('defineLayout', () => {
   it('packs shared fields in declaration order without straddling a word', () => {
@@ -156,6 +156,20 @@ function reachable(m: TypedModel, limit = 200_000): Int32Array[] {
 }
 
 describe('tailcall-poke on the layer', () => {
+  for (const [protocol, options] of [
+    ['v5.10', { script: 'install f1; update f2; remove; install f3' }],
+    ['no-sync', { script: 'install f1; update f2; remove; install f3' }],
+    ['v5.10', {}],
+    ['bypass-first', { progs: '2' }],
+  ] as const) {
+    it(`${protocol} ${JSON.stringify(options)}: the hand-tuned expand gives the steps' successors and actions in every reachable state (N=2)`, () => {
+      const m = buildTailcallPoke({ protocol, cpus: 2, options }) as TypedModel;
+      expect(m.parts.expandFast).toBeDefined();
+      const states = reachable(m, 60_000);
+      expect(states.length).toBeGreaterThan(100);
+      for (const s of states) expect(checkExpandAgrees(m, s)).toBe(true);
+    });
+  }
   for (const protocol of ['v5.10', 'no-sync', 'bypass-first', 'rfc']) {
     it(`${protocol}: the fused violations agree with the property predicates in every reachable state (N=2)`, () => {
       const m = buildTailcallPoke({ protocol, cpus: 2, options: {} }) as TypedModel;

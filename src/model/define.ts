@@ -164,9 +164,9 @@ export function checkableModel<K extends string, L extends Layout>(parts: ModelP
       out.fill(0);
       parts.initial(out);
     },
-    expand: parts.expandFast ? parts.expandFast.bind(parts) : expandOf(steps.map((st, t) => ({ next: st.next, when: st.when, count: stepCount[t], base: stepBase[t] }))),
+    expand: parts.expandFast ? parts.expandFast : expandOf(steps.map((st, t) => ({ next: st.next, when: st.when, count: stepCount[t], base: stepBase[t] }))),
     violations:
-      parts.violations?.bind(parts) ??
+      parts.violations ??
       ((s) => {
         let v = 0;
         for (let p = 0; p < nProps; p++) if (props[p].violated(s)) v |= 1 << p;
