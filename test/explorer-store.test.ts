@@ -208,8 +208,8 @@ describe('WasmStateStore', () => {
 describe('explore with either visited set', () => {
   // The same search, state for state: counts, depth, first violations (so the same counterexamples).
   const configs: [string, string, number, Record<string, string>][] = [
-    ['tailcall-poke', 'v5.10', 4, {}],
-    ['tailcall-poke', 'bypass-first', 3, {}],
+    ['tailcall-poke', 'v5.10', 4, { script: 'install f1; update f2; remove; install f3' }],
+    ['tailcall-poke', 'bypass-first', 3, { script: 'install f1; update f2; remove; install f3' }],
     ['tailcall-poke', 'v5.10', 2, { level: 'byte', poke: 'memcpy' }],
     ['tailcall-load-race', 'v5.10', 2, {}],
   ];

@@ -52,7 +52,7 @@ describe('pipelined search: the same states in the same order as one thread', ()
     ['bypass-first', 4, true],
   ];
   it.each(configs)('tailcall-poke %s N=%i, symmetry %s', (protocol, cpus, symmetry) => {
-    const config = { protocol, cpus, options: {} };
+    const config = { protocol, cpus, options: { script: 'install f1; update f2; remove; install f3' } }; // the scenario: every sequence at N=4-5 without symmetry is millions of states
     const sys = findModel('tailcall-poke')!.build(config).system;
     const one = explore(sys, { symmetry });
     const two = explorePipeline(sys, { worker: EXPAND_WORKER, data: { model: 'tailcall-poke', config } }, { symmetry });
@@ -78,13 +78,13 @@ describe('pipelined search: the same states in the same order as one thread', ()
 
 describe('pipelined search: limits and errors', () => {
   it('--max-states: INCOMPLETE, exit 3, said to be pipelined', async () => {
-    const r = await cli('check', 'tailcall-poke', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-states', '5000');
+    const r = await cli('check', 'tailcall-poke', '--script', 'install f1; update f2; remove; install f3', '--protocol', 'v5.10', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-states', '5000');
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE .*pipelined on 2 threads; stopped by --max-states/);
   });
 
   it('--max-memory: INCOMPLETE, exit 3, stopped before the visited set grew past the budget', async () => {
-    const r = await cli('check', 'tailcall-poke', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-memory', '2');
+    const r = await cli('check', 'tailcall-poke', '--script', 'install f1; update f2; remove; install f3', '--protocol', 'rfc', '--cpus', '4', '--no-symmetry', '--pipeline', '--max-memory', '2');
     expect(r.code).toBe(3);
     expect(r.out[0]).toMatch(/INCOMPLETE .*stopped by --max-memory/);
     const c = check({ model: 'tailcall-poke', config: { protocol: 'rfc', cpus: 4, options: { script: 'install f1; update f2; remove; install f3' } } }, { symmetry: false, pipeline: true, maxMemoryMB: 2 });
