@@ -12,9 +12,11 @@ import { check, loadProtocol, ProtocolError, shippedProtocolPath } from 'pokeche
 const mine = fileURLToPath(new URL('../protocols/delete-without-sync.c', import.meta.url));
 
 describe('a protocol file through the library', () => {
-  it('parses, and names its function', () => {
-    const f = loadProtocol(mine);
-    expect(f).toBeTruthy();
+  it('parses into the atomic steps of the update: a delete is two pokes and no grace period', () => {
+    const p = loadProtocol(mine).pokeProtocol();
+    expect(p.steps(true, false).map((st) => st.kind)).toEqual(['poke', 'poke']);
+    // the shipped v6.7 waits between them
+    expect(loadProtocol(shippedProtocolPath('v6.7')).pokeProtocol().steps(true, false).map((st) => st.kind)).toEqual(['poke', 'synchronize_rcu', 'poke']);
   });
 
   it('is violated (P1) for every number of CPUs, with the counterexample pointing at its lines', () => {

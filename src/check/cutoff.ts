@@ -321,6 +321,10 @@ export function cutoffResult(build: (cpus: number) => CheckableModel, opts: Chec
   else if (r.verdict === 'holds') scope = `every number of CPUs (${checkedText})`;
   else if (r.verdict === 'violated') scope = `every number of CPUs N >= ${fromCpus} (${checkedText})`;
   else scope = `N=${o.searched.join(' and ')}: search incomplete, nothing claimed`;
+  // What else the claim is about: the model's configuration (its map operations: a script, or every
+  // sequence; its level; its protocol source), as the summary line's brackets give it.
+  const config = Object.entries(r.config).map(([k, v]) => `${k}: ${v}`).join('; ');
+  if (config) scope += `; for ${config}`;
   const claimed = !o.failure && agree && r.verdict !== 'incomplete';
   return {
     ...r,

@@ -98,6 +98,9 @@ export interface TypedModel<K extends string = string, L extends Layout = Layout
   readonly stepsExpand: TransitionSystem['expand'];
 }
 
+/** States up to this many words are copied by unrolled statements in the step loops, wider ones by `set`. */
+const UNROLL_WORDS = 64;
+
 export function checkableModel<K extends string, L extends Layout>(parts: ModelParts<K, L>): TypedModel<K, L> {
   const counts: Record<string, number> = {};
   for (const st of parts.steps) {
@@ -108,7 +111,6 @@ export function checkableModel<K extends string, L extends Layout>(parts: ModelP
   const layout = parts.layout;
   const width = layout.width;
   const steps = parts.steps;
-  const nSteps = steps.length;
   const stepCount = steps.map((st) => st.count ?? 1);
   const stepBase = steps.map((st) => actions.base(st.actor));
   const props = parts.properties;
@@ -130,13 +132,16 @@ export function checkableModel<K extends string, L extends Layout>(parts: ModelP
   };
 
   /**
-   * The search's inner loop over the steps. Each step gets a loop of its own, made by a factory
-   * per step, so that the call of its `next` stays monomorphic (V8 inlines it); one shared loop
-   * over all steps measured 1.7x the model time of the hand-written models it replaced.
+   * The search's inner loop over the steps. Each step gets a loop of its own, generated with its
+   * count, action base and the state's width as constants, so that the call of its `next` has one
+   * target. (Measured on tailcall-poke, this alone did not close the gap to the hand-packed model;
+   * that model has a hand-tuned `expandFast`, see docs/performance.md.)
    */
   function stepLoop(f: Step<K>['next'], when: Step<K>['when'], n: number, base: number) {
-    // the copy of the state is unrolled over its words; a step that takes no `emit` needs no code set
-    const copyCode = Array.from({ length: width }, (_, k) => `next[${k}] = s[${k}];`).join(' ');
+    // the copy of the state is unrolled over its words up to UNROLL_WORDS (V8 leaves a function of a
+    // thousand statements unoptimised: tailcall-hierarchy's 1060-word state), wider states use set();
+    // a step that takes no `emit` needs no code set
+    const copyCode = width <= UNROLL_WORDS ? Array.from({ length: width }, (_, k) => `next[${k}] = s[${k}];`).join(' ') : 'next.set(s);';
     const setCode = f.length >= 4 ? `setCode(${base} + i);` : '';
     const guard = when ? 'if (!when(s, i)) continue;' : '';
     return new Function('f', 'when', 'setCode', 'emit', `return function stepLoop(s, next, sink) {

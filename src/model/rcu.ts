@@ -8,7 +8,7 @@
  * writer waits on CPUs only through "every CPU that was a reader has left",
  * the universal wait that the every-N cutoff relies on (docs/proofs.md).
  */
-import type { CpuField, CpuFieldArray, Field, FieldArray, Layout } from './layout.js';
+import type { CpuField, CpuFieldArray, FieldArray, Layout } from './layout.js';
 
 export class GracePeriod {
   private readonly readerQ: Uint8Array;
@@ -123,5 +123,3 @@ export class DelayedFrees {
   }
 }
 
-/** A shared field that is a plain number (re-exported for models that keep a counter). */
-export type { Field };
