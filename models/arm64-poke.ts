@@ -44,7 +44,7 @@
 import { compileMachine } from '../src/concurrency/compile.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type StateGroup } from '../src/concurrency/model.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64/insn.js';
 import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
@@ -299,6 +299,23 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
     return `${m.doc}${checkWrites(m.poke, content.get(before)) ? ' yes: writes' : ' nothing to write'}`;
   };
 
+  /** The picture's groups: the instruction the site holds (named by the script's targets), or a torn word between two of them. */
+  const settledName = settled.map((w, j) => {
+    const d = decodeA64(w, ARM64_SITE);
+    const t = j > 0 ? pokes[j - 1].new_target : null;
+    return d.kind === 'nop' || !t ? d.text : `${d.kind} ${t}`;
+  });
+  const group = (s: Int32Array): StateGroup => {
+    const w = wordOf(content.get(s));
+    const j = settled.indexOf(w);
+    const bytes = hexBytes(a64Bytes(w));
+    if (j >= 0) return { name: settledName[j], doc: `patch_site holds ${decodeA64(w, ARM64_SITE).text.replace(/\s+/g, ' ')} [${bytes}]`, forbidden: false };
+    const m = patMeta[patcher.get(s)];
+    const from = m.op === 'store' ? settledName[m.poke] : '?';
+    const to = m.op === 'store' ? settledName[m.poke + 1] : '?';
+    return { name: `${from} → ${to}`, doc: `patch_site mid-${method}: a torn word, neither the old nor the new instruction`, forbidden: false };
+  };
+
   return checkableModel({
     model: 'arm64-poke',
     protocol: cfg.protocol,
@@ -324,6 +341,7 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
       const w = wordOf(content.get(s));
       return [{ name: 'patch_site', address: hexAddr(ARM64_SITE), bytes: hexBytes(a64Bytes(w)), disasm: decodeA64(w, ARM64_SITE).text }];
     },
+    group,
     summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
         const qq = q.get(s, i);

@@ -38,7 +38,8 @@ import { byteFetchMachine, FETCH_EVENTS } from '../src/concurrency/cpu-byte.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js';
+import { ModelConfigError, type ModelConfig, type StateGroup } from '../src/concurrency/model.js';
+import { siteStateOf } from '../src/poke/site-states.js';
 import { resolveAddr } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, scriptText, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
@@ -433,6 +434,36 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     return `cpu${i}=${cpu.names[q.of(f)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
   };
 
+  // ---- the A-D picture: the sites' decoded bytes grouped as the instruction level groups them ---
+  /** What site st's content c holds: one of its instructions (nop or a jmp), or bytes in the middle of a poke. */
+  const classOf: ('nop' | 'jmp' | 'int3' | 'torn')[][] = [[], []];
+  const siteClass = (st: number, c: number): 'nop' | 'jmp' | 'int3' | 'torn' => {
+    let k = classOf[st][c];
+    if (k === undefined) {
+      const b = sites.bytes(st, c);
+      k = c === nop5Content[st] ? 'nop' : legit[st].has(hexBytes(b)) ? 'jmp' : b[0] === 0xcc ? 'int3' : 'torn';
+      classOf[st][c] = k;
+    }
+    return k;
+  };
+  const insnOf = (st: number, cls: 'nop' | 'jmp') => (st === 0 ? (cls === 'nop' ? 'nop' : 'jmp out') : cls) as never;
+  /** Per updater poke state: whether its old and its new instruction are the nop (null: the old one is read from the site). */
+  const pokeEnds = upT.meta.map((m) => (m.op === 'poke' ? { oldNop: m.old_addr === 'current' ? null : m.old_addr === 'NULL', newNop: m.new_addr === 'NULL' } : null));
+  const group = (s: Int32Array): StateGroup => {
+    const cls = [0, 1].map((st) => siteClass(st, content[st].get(s)));
+    if (cls[0] !== 'int3' && cls[0] !== 'torn' && cls[1] !== 'int3' && cls[1] !== 'torn') return siteStateOf(insnOf(0, cls[0]), insnOf(1, cls[1]));
+    // one site is mid-poke (the updater writes one site at a time): name the states before and after the poke in flight
+    const st = cls[0] === 'int3' || cls[0] === 'torn' ? 0 : 1;
+    const other = cls[1 - st] as 'nop' | 'jmp';
+    const u = updater.get(s);
+    const ends = upT.site[u] === st ? pokeEnds[u] : null;
+    const stateWith = (nop: boolean) => (st === 0 ? siteStateOf(nop ? 'nop' : 'jmp out', insnOf(1, other)) : siteStateOf(insnOf(0, other), nop ? 'nop' : 'jmp'));
+    const from = ends && ends.oldNop !== null ? stateWith(ends.oldNop).name : '?';
+    const to = ends ? stateWith(ends.newNop).name : '?';
+    const how = cls[st] === 'int3' ? 'int3 over its first byte' : 'torn bytes, neither its old nor its new instruction';
+    return { name: `${from}→${to}`, doc: `${SITES[st]} mid-${methodName}: ${how}`, forbidden: false };
+  };
+
   const scriptLine = scriptText(script);
   return checkableModel({
     model: 'tailcall-poke',
@@ -462,6 +493,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
       return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: contentText(st, content[st].get(s)) })),
+    group,
     summary(s) {
       const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
       const k = step.get(s);
