@@ -49,6 +49,7 @@ import type { PropertySpec } from '../src/concurrency/system.js';
 import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64/insn.js';
 import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
+import { actorPart, nextStepText, stateLine } from '../src/model/state-text.js';
 import { ARM64_PATCH_METHODS, POKE_OFFSET, bpf_arch_text_poke_plan, doStore, patchStores, type Arm64PatchMethod } from '../src/poke/aarch64_patch.js';
 import { ARM64_CPU_EVENTS, PATCHER_EVENTS, arm64CpuMachine, arm64PatcherMachine, type Arm64Fetch, type Arm64Poke, type PatcherStepMeta } from '../src/poke/arm64-actors.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
@@ -345,10 +346,11 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
     summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
         const qq = q.get(s, i);
-        const partial = cpuFetches[qq] && cpuGot[qq] > 0 ? `[fetched ${prefixes.hex(prefix.get(s, i))}]` : '';
-        return `cpu${i}=${cpu.names[qq]}${partial}`;
+        const v = cpu.values[qq];
+        const text = v === 'fetch' ? 'at the patch site, fetching it' : v === 'torn' ? 'executed a torn word; stuck' : nextStepText(cpu, qq);
+        return actorPart(`cpu${i}`, text, [cpuFetches[qq] && cpuGot[qq] > 0 ? `fetched ${prefixes.hex(prefix.get(s, i))} so far` : '']);
       });
-      return `${cpus.join(' ')} patcher=${pat.names[patcher.get(s)]}`;
+      return stateLine([...cpus, actorPart('patcher', nextStepText(pat, patcher.get(s)))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

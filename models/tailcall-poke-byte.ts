@@ -40,6 +40,7 @@ import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type ModelConfig, type StateGroup } from '../src/concurrency/model.js';
 import { siteStateOf } from '../src/poke/site-states.js';
+import { actorPart, GP_WAITS, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { resolveAddr } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, scriptText, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
@@ -48,7 +49,7 @@ import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod, type TextPokeBpStep } from '../src/poke/text_poke_bp.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
 import { executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
@@ -422,16 +423,16 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   };
   const cpuSummary = (s: Int32Array, i: number): string => {
     const f = records.get(s, i);
+    const qq = q.of(f);
     const fu = fetchState.of(f);
-    const buf = fetchedF.of(f);
+    const got = hexBytes(fetched.bytes(fetchedF.of(f)));
     const marks = [
-      fu === fBoundary ? '' : fetch.values[fu],
-      buf !== fetched.empty ? `fetched ${hexBytes(fetched.bytes(buf))}` : '',
-      ipi.of(f) ? 'ipi' : '',
-      sync.of(f) ? 'gp' : '',
-      ...holds.fields.map((h, k) => (h.of(f) ? `holds f${k + 1}` : '')),
-    ].filter(Boolean);
-    return `cpu${i}=${cpu.names[q.of(f)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+      fu === fBoundary ? '' : fu === fHandler ? 'in smp_text_poke_int3_handler' : fTorn[fu] ? `executed torn bytes ${got}` : `fetched ${got} so far`,
+      ipi.of(f) ? 'a text_poke_bp sync IPI pending' : '',
+      sync.of(f) ? GP_WAITS : '',
+      ...holds.fields.map((h, k) => (h.of(f) ? `f${k + 1}'s free waits for it` : '')),
+    ];
+    return actorPart(`cpu${i}`, tailcallCpuText(cpu.values[qq], cpu.contexts[qq]), marks);
   };
 
   // ---- the A-D picture: the sites' decoded bytes grouped as the instruction level groups them ---
@@ -495,9 +496,11 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: contentText(st, content[st].get(s)) })),
     group,
     summary(s) {
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
+      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k)));
       const k = step.get(s);
-      return `ptrs[0]=${progName(slot.get(s))} ${lives.join(' ')} ${Array.from({ length: N }, (_, i) => cpuSummary(s, i)).join(' ')} updater=${up.names[updater.get(s)]}${k ? ` step ${k}/${writeSteps.length}` : ''}`;
+      const u = updater.get(s);
+      const inPoke = k ? `next write ${k} of ${writeSteps.length}: ${writeSteps[k - 1].doc}` : undefined;
+      return stateLine([`ptrs[0]=${progName(slot.get(s))}`, ...lives, ...Array.from({ length: N }, (_, i) => cpuSummary(s, i)), actorPart('updater', updaterStateText(up.names[u], upT.meta[u], script, { inPoke }))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));
