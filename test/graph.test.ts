@@ -181,7 +181,7 @@ describe('the A-D picture at the byte level', () => {
   });
 
   it('collapses edge labels that differ only in small numbers', () => {
-    expect(collapseLabels(['text_poke(addr + 1, new[1], 1)', 'text_poke(addr + 2, new[2], 1)', 'text_poke(addr + 3, new[3], 1)'])).toEqual(['text_poke(addr + 1..3, new[1..3], 1)']);
+    expect(collapseLabels(['text_poke(addr + 1, new[1], 1)', 'text_poke(addr + 2, new[2], 1)', 'text_poke(addr + 3, new[3], 1)'])).toEqual(['text_poke(addr + {1..3}, new[{1..3}], 1)']);
     expect(collapseLabels(['poke(f1+off, f2+off)', 'poke(f3+off, f2+off)', 'other'])).toEqual(['poke(f{1,3}+off, f2+off)', 'other']);
     expect(collapseLabels(['jmp 0xffffffffc0000793', 'jmp 0xffffffffc0000794'])).toEqual(['jmp 0xffffffffc0000793', 'jmp 0xffffffffc0000794']);
   });

@@ -179,9 +179,9 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
 
 /**
  * Edge labels that differ only in small numbers, one line each: `text_poke(addr + 1, new[1], 1)`
- * ... `text_poke(addr + 4, new[4], 1)` become `text_poke(addr + 1..4, new[1..4], 1)`, and the six
- * retargets f1 -> f2 ... f3 -> f2 one line with `f1..3`. A number that varies is shown as a range
- * when its values are consecutive, else as a list (`1,3`); the edge's tooltip keeps every label.
+ * ... `text_poke(addr + 4, new[4], 1)` become `text_poke(addr + {1..4}, new[{1..4}], 1)`, and the six
+ * retargets f1 -> f2 ... f3 -> f2 one line with `f{1..3}`. A number that varies is shown as a set:
+ * a range when its values are consecutive, else a list (`{1,3}`); the edge's tooltip keeps every label.
  */
 export function collapseLabels(labels: string[]): string[] {
   const NUM = /\d+/g;
@@ -203,7 +203,7 @@ export function collapseLabels(labels: string[]): string[] {
         const vals = [...new Set(nums.map((n) => Number(n[slot])))].sort((a, b) => a - b);
         slot++;
         if (vals.length === 1) return String(vals[0]);
-        return vals[vals.length - 1] - vals[0] === vals.length - 1 ? `${vals[0]}..${vals[vals.length - 1]}` : `{${vals.join(',')}}`;
+        return vals[vals.length - 1] - vals[0] === vals.length - 1 ? `{${vals[0]}..${vals[vals.length - 1]}}` : `{${vals.join(',')}}`;
       }),
     );
   }
@@ -214,15 +214,15 @@ export function collapseLabels(labels: string[]): string[] {
 export function protocolDot(p: ProtocolGraph): DrawnGraph {
   const lines = [
     `digraph ${q(`${p.model} ${p.protocol}`)} {`,
-    // A-D in a row; the byte level's mid-poke groups between them would make the row too wide for a page, so top to bottom
-    `  graph [${GRAPH_STYLE}, rankdir=${p.groups.length > 4 ? 'TB' : 'LR'}, nodesep=0.5, ranksep=${p.groups.length > 4 ? 0.5 : 0.9}];`,
+    // up to 3 groups in a row; 4 (A drawn as a large octagon) or the byte level's mid-poke groups would make the row too wide for a page, so top to bottom
+    `  graph [${GRAPH_STYLE}, rankdir=${p.groups.length > 3 ? 'TB' : 'LR'}, nodesep=0.5, ranksep=${p.groups.length > 3 ? 0.5 : 0.9}];`,
     `  node [${NODE_STYLE}, shape=box, style="rounded,filled", fillcolor="${COLOR.okFill}", color="${COLOR.ok}"];`,
     `  edge [${EDGE_STYLE}];`,
   ];
   const init = p.groups.find((g) => g.initial);
   if (init) lines.push('  __start [shape=point, width=0.12, label=""];');
   for (const g of p.groups) {
-    const broken = Object.entries(g.broken).map(([id, n]) => `${id} broken here: ${n.toLocaleString('en-US')} step${n === 1 ? '' : 's'}`);
+    const broken = Object.entries(g.broken).sort(([a], [b]) => a.localeCompare(b)).map(([id, n]) => `${id} broken here: ${n.toLocaleString('en-US')} step${n === 1 ? '' : 's'}`);
     const carried = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n} (broken here or earlier)`);
     let label = `<<font point-size="20"><b>${h(g.name)}</b></font>${g.forbidden ? ` <font color="${COLOR.forbidden}"><b>FORBIDDEN</b></font>` : ''}`;
     label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="12">${g.states.toLocaleString('en-US')} state${g.states === 1 ? '' : 's'}</font>`;
