@@ -459,10 +459,14 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     const u = updater.get(s);
     const ends = upT.site[u] === st ? pokeEnds[u] : null;
     const stateWith = (nop: boolean) => (st === 0 ? siteStateOf(nop ? 'nop' : 'jmp out', insnOf(1, other)) : siteStateOf(insnOf(0, other), nop ? 'nop' : 'jmp'));
-    const from = ends && ends.oldNop !== null ? stateWith(ends.oldNop).name : '?';
+    // an old instruction read from the site ('current', rfc) differs from the new one, or nothing would be written:
+    // it is known unless the new one is a jmp into a program at the target (the old one: the nop or another jmp)
+    const oldNop = !ends ? null : ends.oldNop ?? (ends.newNop ? false : st === 0 ? true : null);
+    const from = ends && oldNop !== null ? stateWith(oldNop).name : ''; // unknown: the group is named by where the poke goes
     const to = ends ? stateWith(ends.newNop).name : '?';
+    const old = from || !ends ? '' : ' (its old instruction read from the site: the nop or another jmp)';
     const how = cls[st] === 'int3' ? 'int3 over its first byte' : 'torn bytes, neither its old nor its new instruction';
-    return { name: `${from}→${to}`, doc: `${SITES[st]} mid-${methodName}: ${how}`, forbidden: false };
+    return { name: `${from}→${to}`, doc: `${SITES[st]} mid-${methodName}: ${how}${old}`, forbidden: false };
   };
 
   const scriptLine = scriptText(script);
