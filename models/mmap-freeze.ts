@@ -472,7 +472,7 @@ export function buildMmapFreeze(cfg: ModelConfig): CheckableModel {
         const p = e as EventObject & { w?: number; vma?: number; err?: number };
         if (p.type === 'RET') return ERRNO[p.err ?? 0] ?? String(p.err);
         if (p.type === 'MMAP') return PROT_NAMES[p.w ?? 0];
-        if (p.type === 'MPROTECT') return `vma${p.vma}, ${PROT_NAMES[p.w ?? 0]}`;
+        if (p.type === 'MPROTECT') return `vma${p.vma}:${PROT_NAMES[p.w ?? 0]}`;
         if (p.type === 'MUNMAP' || p.type === 'FORK') return `vma${p.vma}`;
         return '';
       };
