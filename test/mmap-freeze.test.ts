@@ -189,6 +189,28 @@ describe('mmap-freeze schedules from the commits', () => {
       expect(runCheck(literal).verdict, protocol).toBe('violated');
     }
   });
+  it('F2 holds in every version because the permission check reads map->frozen; its predicate does flag a write checked after the freeze returned', () => {
+    const m = build('1f6cb19be2e2', 1);
+    // the schedule of F2's violation up to the write: freeze returns 0, then an update starts
+    const states = drive(m, [
+      ['thread0', /^bpf\(BPF_MAP_FREEZE\) starts/],
+      ['thread0', /^map_freeze: mutex_lock/],
+      ['thread0', /^map_freeze: writecnt = 0 and not frozen/],
+      ['thread0', /returns 0$/],
+      ['thread0', /^bpf\(BPF_MAP_UPDATE_ELEM\) starts/],
+    ]);
+    const next = new Int32Array(m.system.width);
+    const moves: string[] = [];
+    m.system.expand(states[4], next, (a) => moves.push(m.describe(states[4], next, a).action));
+    expect(moves).toContain('map_update_elem: map->frozen, no FMODE_CAN_WRITE -> returns -EPERM');
+    // a state no version reaches: thread0 writing with its check after the freeze
+    const th = compileMachine(mmapThreadMachine(MMAP_FREEZE_PROTOCOLS['1f6cb19be2e2']), mmapThreadEvents(MMAP_FREEZE_VMAS));
+    const L = m.layout as unknown as { cpu: { q: CpuField; late: CpuField } };
+    const forged = states[4].slice();
+    L.cpu.q.set(forged, 0, th.stateIndex('update_write'));
+    L.cpu.late.set(forged, 0, 1);
+    expect(violatedProps(m, forged)).toContain('F2');
+  });
   it('freeze does not restrict BPF programs: with --prog rw a program writes after the freeze returned, and no property objects', () => {
     const m = build('353050be4c19', 2, { prog: 'rw' });
     const r = runCheck(m);
