@@ -9,7 +9,7 @@ import { runCheck } from '../src/check/result.js';
 import { updaterStateText } from '../src/model/state-text.js';
 
 /** Names of compiled machine states and the old `key=value` actor tokens. */
-const INTERNAL = [/\bop\d+_/, /\bold_f\d/, /_poke_tailcall/, /\bpoke\d+\//, /\bs\d+_[a-z]/, /\b(cpu|task|updater|patcher|loader)\d*=/, /\[gp\b/, /\bf\d:(live|dying|freed)/, /\b(get|put)_\d\b/, /\bin_prog\(/, /\bfell_through\b/, /\buser_space\b/];
+const INTERNAL = [/\bop\d+_/, /\bold_f\d/, /_poke_tailcall/, /\bpoke\d+\//, /\bs\d+_[a-z]/, /\b(cpu|task|thread|updater|patcher|loader)\d*=/, /\[gp\b/, /\bf\d:(live|dying|freed)/, /\b(get|put)_\d\b/, /\bin_prog\(/, /\bfell_through\b/, /\buser_space\b/];
 
 /** Summaries along a few pseudo-random walks from the initial state (every successor's line, 60 steps deep). */
 function walkLines(def: (typeof MODELS)[number], ref: (typeof MODELS)[number]['reference'][number]): string[] {
