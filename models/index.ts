@@ -9,6 +9,7 @@ import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
 import { sleepableTailcall } from './sleepable-tailcall.js';
 import { pokeTrackUaf } from './poke-track-uaf.js';
+import { tailcallBatch } from './tailcall-batch.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -20,6 +21,7 @@ export const MODELS: readonly ModelDefinition[] = [
   tailcallCachedTarget,
   sleepableTailcall,
   pokeTrackUaf,
+  tailcallBatch,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {
