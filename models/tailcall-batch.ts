@@ -76,6 +76,19 @@ function intOption(cfg: ModelConfig, name: string, def: number, lo: number, hi: 
   return Number(v);
 }
 
+/**
+ * The state: the two threads' machine states, the A-D site machine, ptrs[0] and the other keys'
+ * occupancy, both sites' contents, f_k's life, batch.count, which elements the batch applied, its
+ * work since the last rescheduling point; per CPU its executor state and grace-period marks (one
+ * per thread, whose synchronize_rcu() calls may overlap).
+ */
+export function tailcallBatchLayout(N: number, M: number, P: number) {
+  return defineLayout({
+    shared: { batch: 8, second: 8, site: 8, slot: 2, occ: [1, M - 1], bypass: 8, target: 8, life: [2, P], count: 3, applied: [1, M], work: 3 },
+    cpus: { count: N, bits: 16, fields: { q: 4, sync: 1, sync2: 1, holds: [1, P] } },
+  });
+}
+
 export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
   const version = BATCH_LOOPS[cfg.protocol];
   if (!version) throw new ModelConfigError(`${M_NAME}: unknown protocol '${cfg.protocol}' (protocols: ${Object.keys(BATCH_LOOPS).join(', ')})`);
@@ -189,10 +202,7 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
   };
 
   // ---- the state -----------------------------------------------------------------------------
-  const L = defineLayout({
-    shared: { batch: 8, second: 8, site: 8, slot: 2, occ: [1, M - 1], bypass: 8, target: 8, life: [2, P], count: 3, applied: [1, M], work: 3 },
-    cpus: { count: N, bits: 16, fields: { q: 4, sync: 1, sync2: 1, holds: [1, P] } },
-  });
+  const L = tailcallBatchLayout(N, M, P);
   const { slot, occ, life, count, applied, work, site } = L.shared;
   const thread = [L.shared.batch, L.shared.second];
   const content = [L.shared.bypass, L.shared.target];
@@ -372,7 +382,7 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
     let text = meta.doc;
     switch (meta.op) {
       case 'alloc':
-        text += metas[0][nu].op === 'returned' ? ' fails: return -ENOMEM' : ' succeed';
+        text += metas[0][nu].op === 'returned' ? ' fails: return -ENOMEM' : ' succeeds';
         break;
       case 'copy':
         text += metas[0][nu].op === 'copy_count' ? ' faults: -EFAULT, the loop breaks' : ' succeeds';
@@ -396,7 +406,7 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
       default:
         break;
     }
-    if (a === 0 && work.get(after) > K && work.get(before) <= K) text += ` [the ${K + 1}th element since the last rescheduling point]`;
+    if (a === 0 && work.get(after) > K && work.get(before) <= K) text += ` [element ${K + 1} in a row without a rescheduling point: more than K = ${K}]`;
     return text;
   };
   const threadSource = (a: number, s: Int32Array) => {

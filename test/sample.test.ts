@@ -53,6 +53,13 @@ const MEASURED_RUNS: Record<string, number> = {
   'sleepable-tailcall --protocol 0f0c332992b8 --cpus 2 --tailcall direct --preempt full --sleepable caller,f1,f2': 4,
   'poke-track-uaf --protocol da765a2f5993 --cpus 1': 3,
   'poke-track-uaf --protocol v5.10-subprog --cpus 1': 1,
+  // measured with the tailcall-batch model (issue 19, part 2)
+  'tailcall-batch --protocol v5.6 --cpus 3': 4,
+  'tailcall-batch --protocol v5.6 --cpus 3 --op delete': 3,
+  'tailcall-batch --protocol 75134f16e7dd --cpus 3': 4,
+  'tailcall-batch --protocol da765a2f5993 --cpus 3': 1,
+  'tailcall-batch --protocol 06e5c999f102 --cpus 3 --op delete --desc-update no-sync': 3,
+  'tailcall-batch --protocol 06e5c999f102 --cpus 3 --desc-update bypass-first': 1,
 };
 
 const violatedRefs = MODELS.flatMap((def) =>
