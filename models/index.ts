@@ -9,6 +9,7 @@ import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
 import { sleepableTailcall } from './sleepable-tailcall.js';
 import { pokeTrackUaf } from './poke-track-uaf.js';
+import { mmapFreeze } from './mmap-freeze.js';
 import { tailcallBatch } from './tailcall-batch.js';
 
 export const MODELS: readonly ModelDefinition[] = [
@@ -21,6 +22,7 @@ export const MODELS: readonly ModelDefinition[] = [
   tailcallCachedTarget,
   sleepableTailcall,
   pokeTrackUaf,
+  mmapFreeze,
   tailcallBatch,
 ];
 
