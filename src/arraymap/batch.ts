@@ -160,7 +160,7 @@ export function batchMachine(version: BatchLoopVersion, op: BatchOp, entries: nu
       };
     }
     states.alloc = {
-      meta: { step: { op: 'alloc', doc: `${fn}: the allocation of the key and value buffers` } satisfies BatchStepMeta },
+      meta: { step: { op: 'alloc', doc: `${fn}: the allocation of the key${update ? ' and value buffers' : ' buffer'}` } satisfies BatchStepMeta },
       on: { ALLOC: [{ guard: ({ event }: { event: { ok: number } }) => event.ok === 1, target: start(0) }, { target: 'enomem' }] },
     };
     if (version.zeroCount) {
