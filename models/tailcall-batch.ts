@@ -483,7 +483,7 @@ export const tailcallBatch: ModelDefinition = {
   defaultProtocol: '06e5c999f102',
   defaultCpus: 2,
   options: [
-    { name: 'op', values: ['update', 'delete'], default: 'update', description: 'only with a batch protocol (the clear deletes): BPF_MAP_UPDATE_BATCH (f1 into key 0, g_k into the others) or BPF_MAP_DELETE_BATCH (every key) of a full map' },
+    { name: 'op', values: ['update', 'delete'], default: 'update', protocols: Object.keys(BATCH_LOOPS).filter((n) => BATCH_LOOPS[n].kind === 'batch'), description: 'only with a batch protocol (the clear deletes): BPF_MAP_UPDATE_BATCH (f1 into key 0, g_k into the others) or BPF_MAP_DELETE_BATCH (every key) of a full map' },
     { name: 'entries', default: '3', description: 'the map\'s max_entries M, the keys the loop goes over (1..4); key 0 is the caller\'s' },
     { name: 'resched-bound', default: '1', description: 'K of P8: at most K elements between two rescheduling points (1..5)' },
     { name: 'desc-update', values: DESC_UPDATES, default: 'v5.10', description: 'the update protocol of each element\'s poke_run (protocols/*.c, as tailcall-poke --protocol)' },

@@ -214,3 +214,14 @@ describe('tailcall-batch on the command line', () => {
     }
   });
 });
+
+describe('what a check of the clear says it covers', () => {
+  it('the scope lists --op only for the batch loops (the clear deletes every entry; --op is refused there)', async () => {
+    const clear = await cli('check', 'tailcall-batch', '--protocol', '4406942e65ca', '--cpus', '2');
+    const scope = clear.out.find((l) => l.startsWith('scope:'));
+    expect(scope).toBeDefined();
+    expect(scope).not.toContain('--op');
+    const batch = await cli('check', 'tailcall-batch', '--protocol', '06e5c999f102', '--cpus', '2');
+    expect(batch.out.find((l) => l.startsWith('scope:'))).toContain('--op update');
+  });
+});
