@@ -99,7 +99,7 @@ function parseUpdaters(text: string): ScriptOp[][] {
 /**
  * The programs of the pool when user space may do anything (`--progs`, default 2: enough for ABA,
  * a program freed and loaded again at its address while the other is installed; with 3 the search
- * at 2 CPUs has 1.7 million states and the every-N check's embedding search outgrows its bound).
+ * at 2 CPUs has 1.8 million states and the every-N check's embedding search outgrows its bound).
  */
 function poolSize(cfg: ModelConfig): number {
   const v = cfg.options.progs ?? '2';
