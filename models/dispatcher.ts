@@ -299,8 +299,7 @@ export function buildDispatcher(cfg: ModelConfig): TypedModel<'cpu' | 'updater',
       if (m.op !== 'install') throw new Error('dispatcher: a call does not start with the driver\'s install');
       attached.set(next, (attached.get(s) & ~progBit(m.from)) | progBit(m.to));
       updater.set(next, moveOrThrow(up, nu, evSTEP, 'dispatcher: user space'));
-      emit();
-      attached.set(next, attached.get(s));
+      emit(); // restores next to s
     }
   };
   const updaterStep = (s: Int32Array, next: Int32Array, _i: number, emit: () => void): boolean => {
