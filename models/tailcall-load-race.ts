@@ -1,8 +1,11 @@
 /**
- * Model `tailcall-load-race`: the v5.10 BUG_ON race between loading a
+ * Model `tailcall-load-race`: the BUG_ON race between loading a
  * tail-calling program and updating its prog array, fixed by 4b7de801606e
  * "bpf: Fix prog_array_map_poke_run map poke update" (Jiri Olsa, Linux 6.7;
  * docs/reference-verdicts.md section 2, docs/kernel-facts.md 1.7, 1.8, 2.2, 3c).
+ * The race is in every kernel from v5.5 (da765a2f5993, one poke site) to
+ * v6.6; `--protocol v5.10` is the two-site form of v5.10 to v6.6
+ * (ebf7d1f508a7); the one-site form of v5.5 to v5.9 is not modelled.
  *
  * Actors:
  * - cpu0 loads and then releases the caller (src/arraymap/prog_load.ts):
@@ -351,7 +354,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
 
 export const tailcallLoadRace: ModelDefinition = {
   name: 'tailcall-load-race',
-  summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON fixed by 4b7de801606e',
+  summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON of every kernel from v5.5 to v6.6 (v5.10 to v6.6 modelled), fixed by 4b7de801606e (v6.7)',
   protocols: PROTOCOL_NAMES.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,

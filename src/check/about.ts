@@ -23,6 +23,11 @@ export interface RunAbout {
   steps?: string[];
   /** The kernel and CPU the executed bytes come from. */
   bytes?: string;
+  /**
+   * What the model takes for granted that a reader could think it checks (also at the end of `scope`),
+   * e.g. that tailcall-poke's caller never leaves kallsyms.
+   */
+  assumes?: string;
   /** What the claim covers: the actors, the script, the level, and how far the search went. */
   scope: string;
 }
@@ -38,6 +43,17 @@ const MODEL_BYTES: Record<string, (options: Record<string, string>) => string> =
   'tailcall-cached-target': () => 'linux 6.1 x86-64 (oracle target1..3 and caller_ind struct offsets; caller addresses illustrative)',
   'arm64-poke': () => "arm64 A64 words (nop, b, bl) encoded by pokecheck's aarch64_insn_gen_branch_imm (src/jit/arm64/insn.ts); addresses illustrative",
   'recursion-detect': () => 'no machine code: the arm64 get/put sequences (ldrb/add/strb, ldr) as steps on the bytes of active[] (src/recursion/schemes.ts)',
+};
+
+/**
+ * What a model assumes about the kernel around it that its verdicts depend on, where a reader
+ * could take it for checked.
+ */
+const MODEL_ASSUMES: Record<string, string> = {
+  // The caller is loaded (JIT fixup, bpf_prog_kallsyms_add) before the search starts and never
+  // released, so is_bpf_text_address() always knows it.
+  'tailcall-poke':
+    'the caller is in kallsyms throughout (no load or unload window), so bpf_arch_text_poke never returns -EINVAL and a protocol\'s handling of -EINVAL (v5.10: skipped, not BUG) is never exercised; that window is tailcall-load-race\'s',
 };
 
 /** Which models run a map protocol of PROTOCOLS under the protocol's own name. */
@@ -81,12 +97,15 @@ export function aboutRun(def: ModelDefinition | undefined, m: CheckableModel, op
   const bytes = own.bytes ?? MODEL_BYTES[m.model]?.({ ...full, ...m.config });
   const summary = def?.protocols.find((p) => p.name === m.protocol)?.summary;
   const steps = own.steps ?? (PROTOCOL_MODELS.has(m.model) ? protocolSteps(m.protocol) : undefined);
+  const assumes = MODEL_ASSUMES[m.model];
+  const scope = own.scope ?? scopeText(m.cpus, full, limit, symmetry);
   return {
     tool: toolIdentity(),
     configuration: { model: m.model, protocol: m.protocol, cpus: m.cpus, options: full },
     ...(summary !== undefined ? { protocol: { name: m.protocol, summary } } : {}),
     ...(steps ? { steps } : {}),
     ...(bytes ? { bytes } : {}),
-    scope: own.scope ?? scopeText(m.cpus, full, limit, symmetry),
+    ...(assumes ? { assumes } : {}),
+    scope: assumes ? `${scope}; assumes ${assumes}` : scope,
   };
 }
