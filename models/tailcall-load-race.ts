@@ -56,7 +56,7 @@ import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { checkableModel, defineLayout, DecodedSites, type Property, type TypedModel } from '../src/model/index.js';
 import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
-import { tailcallPokeWorld } from './tailcall-common.js';
+import { callerProfile, tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
 const PROTOCOL_NAMES = ['v5.10', 'v6.7'];
@@ -90,7 +90,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
   const U = N - 1;
 
   // ---- the world: the caller's bytes, kallsyms without and with it, the actors' machines -----
-  const world = tailcallPokeWorld(K);
+  const world = tailcallPokeWorld(K, callerProfile(cfg.protocol, cfg.options['protocol-file']));
   const poke = world.caller.pokes[0];
   /** by the kallsyms field: the caller unknown to is_bpf_text_address (0), known (1) */
   const kallsymsOf = [new BpfKallsyms(), world.kallsyms];

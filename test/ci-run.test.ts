@@ -186,7 +186,8 @@ describe('results describe themselves', () => {
     // v5.10 (ebf7d1f508a7): a removal pokes the bypass back to the jump out, synchronize_rcu(), then the target to a nop.
     const remove = a.steps.find((s: string) => s.startsWith('remove:'));
     expect(remove).toMatch(/tailcall_bypass, NULL -> bypass_addr.*synchronize_rcu\(\).*tailcall_target, old -> NULL/);
-    expect(a.bytes).toMatch(/linux 6\.1 x86-64 .*linux-6\.1\.0-56-amd64/);
+    // v5.10's protocol runs on v5.10's bytes (profile 5.10), whose two sites are the 6.1 oracle image's
+    expect(a.bytes).toMatch(/^x86-64 bytes of linux v5\.10, layout v5\.10-6\.11, .*profile 5\.10.*linux-6\.1\.0-56-amd64's caller_d0/);
     expect(a.protocol.name).toBe('v5.10');
     expect(a.protocol.summary).toMatch(/ebf7d1f508a7/);
     expect(a.scope).toMatch(/every interleaving of 2 CPUs .*--level instruction.*complete reachable state space/);
