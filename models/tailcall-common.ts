@@ -44,13 +44,13 @@ export interface TailcallPokeWorld {
 
 /**
  * The kernel profile (src/jit) the caller is emitted with, for the kernel a protocol comes from:
- * v5.10 to v6.6 (`v5.10` and its broken variants `no-sync`, `bypass-first`) and the 2020 RFC
+ * `v5.5` (v5.5 to v5.9: one site) on v5.5's bytes; v5.10 to v6.6 (`v5.10` and its broken variants `no-sync`, `bypass-first`) and the 2020 RFC
  * (posted against the same two-site layout) run on v5.10's bytes; `v6.7` on 6.1's (the same
  * v5.10-6.11 layout as v5.17 to v6.11 emit it: MAX_TAIL_CALL_CNT 33, SLS); a protocol file on
- * 6.1's. The two poke sites, their addresses and contents, are the same in both
+ * 6.1's. The two poke sites of 5.10 and 6.1, their addresses and contents, are the same in both
  * (test/jit-v5.10.test.ts): only the counter check and `ret` differ, which no CPU here executes.
  */
-export const CALLER_PROFILES: Readonly<Record<string, string>> = { rfc: '5.10', 'v5.10': '5.10', 'no-sync': '5.10', 'bypass-first': '5.10', 'v6.7': '6.1' };
+export const CALLER_PROFILES: Readonly<Record<string, string>> = { 'v5.5': '5.5', rfc: '5.10', 'v5.10': '5.10', 'no-sync': '5.10', 'bypass-first': '5.10', 'v6.7': '6.1' };
 
 /** The profile of `protocol` (CALLER_PROFILES), or 6.1 for a protocol file. */
 export function callerProfile(protocol: string, protocolFile?: string): string {
@@ -196,12 +196,15 @@ export function scratchPoke(
 /** `f2`, or `NULL` for no program (ptrs[0], xchg's old value). */
 export const progName = (k: number): string => (k ? `f${k}` : 'NULL');
 
-/** The two poke sites of the caller's tail call, with the bytes the JIT left there (for DecodedSites). */
+/**
+ * The poke sites of the caller's tail call, with the bytes the JIT left there (for DecodedSites):
+ * bypass and target, or the target alone in the v5.5 layout (no bypass: tailcall_bypass is 0).
+ */
 export function siteDecls(world: TailcallPokeWorld): SiteDecl[] {
   const poke = world.caller.pokes[0];
-  return SITES.map((name, i) => {
+  return SITES.flatMap((name, i) => {
     const address = i === 0 ? poke.tailcall_bypass : poke.tailcall_target;
-    return { name, address, initial: world.text.read(address, X86_PATCH_SIZE) };
+    return address === 0n ? [] : [{ name, address, initial: world.text.read(address, X86_PATCH_SIZE) }];
   });
 }
 

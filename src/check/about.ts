@@ -49,6 +49,7 @@ function tailCallerBytes(protocol: string, options: Record<string, string>): str
   const profile = callerProfile(protocol, options['protocol-file']);
   const where = `: the shape of ${ORACLE_6_1}'s caller_d0 at its address, f1..f3 at its target1..3`;
   if (profile === '6.1') return `${profileBytes(profile)}${where} (byte for byte that image)`;
+  if (profile === '5.5') return `${profileBytes(profile)}${where}; one poke site, poke->ip (tailcall_target here); no v5.5 image has been captured (the profile is checked against docs/kernel-facts.md's tables)`;
   const rfc = protocol === 'rfc' ? "; the RFC's own JIT also emitted add rsp,0 (7 bytes) between the two sites, not modelled" : '';
   return `${profileBytes(profile)}${where}; both poke sites, their addresses and contents, are those of the 6.1 image${rfc}`;
 }
