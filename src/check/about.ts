@@ -69,6 +69,7 @@ const MODEL_BYTES: Record<string, (options: Record<string, string>, protocol: st
     `${profileBytes(SLEEPABLE_PROFILE)} (as Debian's 6.12 captures): the direct caller at ${ORACLE_6_1}'s caller_d0 address, programs at its target1..3; the indirect caller's address illustrative, struct offsets the 6.1 oracle's`,
   'poke-track-uaf': () => 'no machine code: the tracking list and the lifetimes of bpf_prog_aux (v5.5 and v5.10 to v5.13) as steps (src/arraymap/poke_track.ts); no byte is executed',
   'arm64-poke': () => "arm64 A64 words (nop, b, bl) encoded by pokecheck's aarch64_insn_gen_branch_imm (src/jit/arm64/insn.ts); addresses illustrative",
+  'mmap-freeze': () => 'no machine code: the syscalls on a BPF_F_MMAPABLE array map (freeze, mmap, mprotect, munmap, fork, update) as steps on map->frozen, writecnt and the mappings\' flags (src/arraymap/map_mmap.ts)',
   'recursion-detect': () => 'no machine code: the arm64 get/put sequences (ldrb/add/strb, ldr) as steps on the bytes of active[] (src/recursion/schemes.ts)',
 };
 
