@@ -61,6 +61,8 @@ function tailCallerBytes(protocol: string, options: Record<string, string>): str
 const MODEL_BYTES: Record<string, (options: Record<string, string>, protocol: string) => string> = {
   'tailcall-poke': (o, p) => tailCallerBytes(p, o),
   'tailcall-load-race': (o, p) => tailCallerBytes(p, o),
+  // the caller is emitted for the kernel of --desc-update (v5.10 by default)
+  'tailcall-batch': (o) => tailCallerBytes(o['desc-update'] ?? 'v5.10', {}),
   'tailcall-hierarchy': (o) => `${profileBytes(o.profile ?? '?')}, for the --graph program (no captured image of it)`,
   dispatcher: () => `linux 6.1 x86-64 (${ORACLE_6_1}'s target1..3; dispatcher image and trampoline addresses illustrative)`,
   'tailcall-cached-target': () =>
@@ -82,6 +84,9 @@ const MODEL_ASSUMES: Record<string, string> = {
   // released, so is_bpf_text_address() always knows it.
   'tailcall-poke':
     'the caller is in kallsyms throughout (no load or unload window), so bpf_arch_text_poke never returns -EINVAL and a protocol\'s handling of -EINVAL (v5.10: skipped, not BUG) is never exercised; that window is tailcall-load-race\'s',
+  // the same world (models/tailcall-common.ts)
+  'tailcall-batch':
+    'the caller is in kallsyms throughout (no load or unload window), so bpf_arch_text_poke never returns -EINVAL and a --desc-update\'s handling of -EINVAL (v5.10: skipped, not BUG) is never exercised; that window is tailcall-load-race\'s',
 };
 
 /** Which models run a map protocol of PROTOCOLS under the protocol's own name. */
@@ -106,9 +111,9 @@ export function protocolSteps(name: string): string[] | undefined {
 }
 
 /** The model's options with the definition's defaults filled in (when the definition is known). */
-export function fullOptions(def: ModelDefinition | undefined, options: Record<string, string>): Record<string, string> {
+export function fullOptions(def: ModelDefinition | undefined, options: Record<string, string>, protocol?: string): Record<string, string> {
   const all: Record<string, string> = {};
-  for (const o of def?.options ?? []) all[o.name] = o.default;
+  for (const o of def?.options ?? []) if (!o.protocols || protocol === undefined || o.protocols.includes(protocol)) all[o.name] = o.default;
   return { ...all, ...options };
 }
 
@@ -121,7 +126,7 @@ export function scopeText(cpus: number, options: Record<string, string>, limit: 
 
 export function aboutRun(def: ModelDefinition | undefined, m: CheckableModel, options: Record<string, string>, limit: string | null, symmetry: boolean): RunAbout {
   const own: ModelProvenance = m.provenance ?? {};
-  const full = fullOptions(def, options);
+  const full = fullOptions(def, options, m.protocol);
   const bytes = own.bytes ?? MODEL_BYTES[m.model]?.({ ...full, ...m.config }, m.protocol);
   const summary = def?.protocols.find((p) => p.name === m.protocol)?.summary;
   const steps = own.steps ?? (PROTOCOL_MODELS.has(m.model) ? protocolSteps(m.protocol) : undefined);
