@@ -6,7 +6,7 @@
  * - `5.10`    layout v5.10-6.11 as v5.10 was released: MAX_TAIL_CALL_CNT 32 (`cmp eax, 0x20; ja`) until
  *             ebf7f6f0a6cd (v5.17); a BPF-to-BPF call loads the counter slot at `rbp - (S + 8)`, not
  *             rounded, until ff672c67ee76 (v5.19; 5.10.y took it in June 2022); no SLS `int3`s
- *             (CONFIG_SLS is v5.17); the indirect tail call ends in the inline `RETPOLINE_RCX_BPF_JIT`
+ *             (CONFIG_SLS is e463a09af2f0, v5.17; 5.10.y took it in July 2022); the indirect tail call ends in the inline `RETPOLINE_RCX_BPF_JIT`
  *             (or `jmp *%rcx`). Checked against those sources for what tailcall-hierarchy emits
  *             (prologue, BPF-to-BPF call, direct tail call, exit); no v5.10 image has been captured.
  * - `6.1`     layout v5.10-6.11 (as of v5.17): counter in the `push rax` slot, 33 (`jae`), offset 11.
