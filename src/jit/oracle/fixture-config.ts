@@ -55,8 +55,8 @@ function profileOf(fx: Fixture, explicit: Obj | undefined, ibtHint: boolean | un
 /** The kernel's name for each thunk address the JIT can emit a jump to. */
 const INDIRECT_THUNK = '__x86_indirect_thunk_rcx';
 
-/** What the fixture's `guest_cpu` and `kernel_version` say, for selectMitigations(). */
-function cpuReport(fx: Fixture): CpuReport | undefined {
+/** What the fixture's `guest_cpu` and `kernel_version` say, for selectMitigations(); undefined without a spectre_v2 line. */
+export function cpuReport(fx: Fixture): CpuReport | undefined {
   const g = obj(fx.raw.guest_cpu);
   if (!g || typeof g.spectre_v2 !== 'string') return undefined;
   const m = /^(\d+)\.(\d+)/.exec(String(fx.raw.kernel_version ?? ''));
@@ -85,7 +85,15 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
   const syms: KernelSymbols = {};
   const candidates = new Map<string, bigint[]>();
   // kallsyms of the guest (read from /proc/kallsyms, not from the image)
-  const kallsyms = { ...(obj(mit?.thunk_symbols) ?? {}), ...(obj(raw.kernel_symbols) ?? {}) };
+  const kallsyms: Obj = {};
+  // The shared oracle names the thunk each indirect site jumps to with its kallsyms address
+  // (`indirect_jump.target_symbol` at `target`): used as a name -> address fact only, for
+  // whichever thunk the decision below picks; the recorded form is not consulted.
+  for (const s of sites) {
+    const ij = obj(s.indirect_jump);
+    if (typeof ij?.target_symbol === 'string' && addr(ij.target) !== undefined) kallsyms[ij.target_symbol] = ij.target;
+  }
+  Object.assign(kallsyms, obj(mit?.thunk_symbols) ?? {}, obj(raw.kernel_symbols) ?? {});
   const ksym = (name: string): bigint | undefined => addr(kallsyms[name]);
 
   // The encodings, decided from the CPU report as the kernel decides them from its
