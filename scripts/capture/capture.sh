@@ -30,6 +30,7 @@ usage: scripts/capture/capture.sh [options]
   --timeout SEC       give up on one boot after SEC seconds (default: 900)
   --no-install        do not apt-get anything; fail if a tool is missing
   --no-write          boot and save the transcript, but do not write fixtures
+  --no-dis            write no objdump .dis files beside the fixtures
   -h, --help          this text
 
 Configurations (all: -machine pc -accel tcg -smp 1 -m 512; -cpu max unless --cpu):
@@ -59,6 +60,7 @@ CMDLINE_EXTRA=""
 TIMEOUT=900
 INSTALL=1
 WRITE=1
+DIS_FLAG=()
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || bad_usage "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -76,6 +78,7 @@ while [[ $# -gt 0 ]]; do
 	--timeout) need_arg "$@"; TIMEOUT="$2"; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
 	--no-write) WRITE=0; shift ;;
+	--no-dis) DIS_FLAG=(--no-dis); shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) bad_usage "unknown option: $1" ;;
 	esac
@@ -285,18 +288,29 @@ for cfg in "${CONFIGS[@]}"; do
 		-kernel "$KERNEL_IMG" -initrd "$INITRD" -append "$cmdline"
 		-serial "file:$run/console.log" -serial "file:$run/transcript.raw")
 	log "[$sub] booting under TCG: ${qemu[*]}"
-	t0=$(now)
-	set +e
-	timeout "$TIMEOUT" "${qemu[@]}" </dev/null >"$run/qemu.out" 2>&1
-	rc=$?
-	set -e
-	t1=$(now)
-	secs=$(elapsed "$t0" "$t1")
-	[[ $rc -ne 124 ]] || die "[$sub] QEMU did not power off within ${TIMEOUT}s; see $run/console.log"
-	[[ $rc -eq 0 ]] || die "[$sub] QEMU exited with $rc; see $run/qemu.out and $run/console.log"
-	tr -d '\r' <"$run/transcript.raw" >"$run/transcript.txt"
-	grep -q '^POKECAP end status=ok' "$run/transcript.txt" \
-		|| die "[$sub] the guest did not finish the capture; see $run/console.log and $run/transcript.txt"
+	# Under heavy host load a TCG guest can fail its early timer check ("IO-APIC + timer
+	# doesn't work!") and panic before the capture starts: such a boot is tried again, twice
+	# at most. A guest that started the capture and did not finish it is an error at once.
+	for attempt in 1 2 3; do
+		t0=$(now)
+		set +e
+		timeout "$TIMEOUT" "${qemu[@]}" </dev/null >"$run/qemu.out" 2>&1
+		rc=$?
+		set -e
+		t1=$(now)
+		secs=$(elapsed "$t0" "$t1")
+		[[ $rc -ne 124 ]] || die "[$sub] QEMU did not power off within ${TIMEOUT}s; see $run/console.log"
+		[[ $rc -eq 0 ]] || die "[$sub] QEMU exited with $rc; see $run/qemu.out and $run/console.log"
+		tr -d '\r' <"$run/transcript.raw" >"$run/transcript.txt"
+		grep -q '^POKECAP end status=ok' "$run/transcript.txt" && break
+		if [[ $attempt -lt 3 ]] && ! grep -q '^POKECAP begin' "$run/transcript.txt" && grep -q 'Kernel panic' "$run/console.log"; then
+			log "[$sub] the kernel panicked before the capture began ($(grep -m1 -o 'Kernel panic.*' "$run/console.log" | cut -c1-80)); booting again"
+			cp "$run/console.log" "$run/console.attempt$attempt.log"
+			: >"$run/transcript.raw"
+			continue
+		fi
+		die "[$sub] the guest did not finish the capture; see $run/console.log and $run/transcript.txt"
+	done
 	log "[$sub] QEMU ran ${secs}s (boot + capture + poweroff), $(grep -c '^POKECAP snap' "$run/transcript.txt") snapshots"
 
 	tdir="$TRANSCRIPT_DIR/linux-$KRELEASE/$sub"
@@ -322,7 +336,7 @@ for cfg in "${CONFIGS[@]}"; do
 	} >"$tdir/host.json"
 	if [[ $WRITE -eq 1 ]]; then
 		# From the repo root, so that each fixture names its transcript by a repo-relative path.
-		(cd "$REPO_DIR" && node "$NODE_WRITER" --transcript "$tdir/transcript.txt" --host "$tdir/host.json" --out "$OUT_DIR") \
+		(cd "$REPO_DIR" && node "$NODE_WRITER" --transcript "$tdir/transcript.txt" --host "$tdir/host.json" --out "$OUT_DIR" "${DIS_FLAG[@]}") \
 			|| die "[$sub] writing fixtures failed"
 	fi
 done
