@@ -28,6 +28,11 @@ describe('capture.sh usage', () => {
     expect(r.code).toBe(2);
     expect(r.err.split('\n')[0]).toBe('capture: bad --cpu model name: Skylake Client');
   });
+  it('rethunk (-cpu EPYC) is refused with --cpu', () => {
+    const r = capture(['--cpu', 'max', '--config', 'rethunk']);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('capture: config rethunk means -cpu EPYC; with --cpu give --cpu EPYC --config default');
+  });
   it('--cpu needs a value', () => {
     const r = capture(['--cpu']);
     expect(r.code).toBe(2);

@@ -51,18 +51,34 @@ describe('every oracle image is reproduced from its xlated program', () => {
   }
 });
 
-describe('every captured image is reproduced (all configurations the capture recorded)', () => {
-  const files = jsonFiles(CAPTURED);
-  it('captures are present', () => expect(files.length).toBeGreaterThan(100));
-  for (const f of files) {
-    it(f.slice(CAPTURED.length + 1), () => {
-      const fx = loadFixture(f);
-      const r = rejitFixture(fx);
-      expect(hexBytes(r.bytes)).toBe(hexBytes(fx.bytes));
-      // Map addresses, and the SRSO return thunk where the fixture does not record the CPU family
-      // that picks srso_return_thunk or srso_alias_return_thunk (then checked against kallsyms in rejit).
-      const familyless = (fx.raw.guest_cpu as { family?: string }).family === undefined;
-      for (const x of r.recovered) expect(x.sym).toMatch(familyless && r.env.cfg.return_thunk_name?.includes('|') ? /^(map:\d+|return_thunk)$/ : /^map:\d+$/);
+/** Directories that directly hold fixtures. */
+function fixtureDirs(dir: string): string[] {
+  const here = readdirSync(dir).some((n) => n.endsWith('.json'));
+  const subs = readdirSync(dir)
+    .sort()
+    .filter((n) => statSync(join(dir, n)).isDirectory())
+    .flatMap((n) => fixtureDirs(join(dir, n)));
+  return here ? [dir, ...subs] : subs;
+}
+
+describe('every captured image is reproduced (all kernels, CPU models and configurations the capture recorded)', () => {
+  const dirs = fixtureDirs(CAPTURED);
+  it('captures are present: the 6 legacy directories and the CPU matrix', () => expect(dirs.length).toBeGreaterThanOrEqual(6 + 24));
+  for (const d of dirs) {
+    // one test per capture directory (kernel / CPU model / config), every fixture in it
+    it(d.slice(CAPTURED.length + 1), () => {
+      const files = jsonFiles(d).filter((f) => dirname(f) === d);
+      expect(files.length).toBe(111);
+      for (const f of files) {
+        const fx = loadFixture(f);
+        const r = rejitFixture(fx);
+        expect(hexBytes(r.bytes), f).toBe(hexBytes(fx.bytes));
+        // Map addresses, and the SRSO return thunk where the fixture does not record the CPU family
+        // that picks srso_return_thunk or srso_alias_return_thunk (then checked against kallsyms in rejit).
+        const familyless = (fx.raw.guest_cpu as { family?: string }).family === undefined;
+        const allowed = familyless && r.env.cfg.return_thunk_name?.includes('|') ? /^(map:\d+|return_thunk)$/ : /^map:\d+$/;
+        for (const x of r.recovered) expect(x.sym, f).toMatch(allowed);
+      }
     });
   }
 });

@@ -37,12 +37,13 @@ Configurations (all: -machine pc -accel tcg -smp 1 -m 512; -cpu max unless --cpu
   default        no extra cmdline: the kernel picks its mitigations from the CPU model
   nomitigations  mitigations=off  (plain `jmp *%rcx; int3`, `ret; int3`)
   retbleed-stuff retbleed=stuff (call-depth tracking); only if the kernel's config has
-                 CONFIG_CALL_DEPTH_TRACKING=y (6.2+), otherwise skipped with a note
+                 CONFIG_[MITIGATION_]CALL_DEPTH_TRACKING=y (6.2+), else skipped
   eibrs          spectre_v2=eibrs; only on a CPU model whose default boot reported the
                  ibrs_enhanced flag (elsewhere the kernel falls back to its default), else skipped
-  rethunk        without --cpu: -cpu EPYC (AMD Zen: retbleed/SRSO make `ret` a jmp to a return
-                 thunk); with --cpu: same as default (kept for old command lines)
-  all            default, nomitigations, retbleed-stuff, eibrs (and rethunk without --cpu)
+  rethunk        -cpu EPYC (AMD Zen: retbleed/SRSO make `ret` a jmp to a return thunk);
+                 the old command line's config, not allowed with --cpu (use --cpu EPYC)
+  all            with --cpu: default, nomitigations, retbleed-stuff, eibrs;
+                 without: default, nomitigations, rethunk (as before --cpu existed)
 EOF
 }
 
@@ -88,8 +89,9 @@ _expanded=()
 for c in "${CONFIGS[@]}"; do
 	case "$c" in
 	default|nomitigations|retbleed-stuff|eibrs) _expanded+=("$c") ;;
-	rethunk) [[ ${#CPUS[@]} -gt 0 ]] || _expanded+=("$c") ;;
-	all) _expanded+=(default nomitigations retbleed-stuff eibrs); [[ ${#CPUS[@]} -gt 0 ]] || _expanded+=(rethunk) ;;
+	rethunk) [[ ${#CPUS[@]} -eq 0 ]] || bad_usage "config rethunk means -cpu EPYC; with --cpu give --cpu EPYC --config default"
+		_expanded+=("$c") ;;
+	all) if [[ ${#CPUS[@]} -gt 0 ]]; then _expanded+=(default nomitigations retbleed-stuff eibrs); else _expanded+=(default nomitigations rethunk); fi ;;
 	*) bad_usage "unknown config: $c (default | nomitigations | retbleed-stuff | eibrs | rethunk | all)" ;;
 	esac
 done
@@ -259,7 +261,7 @@ for cfg in "${CONFIGS[@]}"; do
 	case "$cfg" in
 	default) ;;
 	nomitigations) extra="mitigations=off" ;;
-	rethunk) [[ $LEGACY -eq 0 ]] || cpu=EPYC ;;
+	rethunk) cpu=EPYC ;;
 	retbleed-stuff)
 		extra="retbleed=stuff"
 		# CONFIG_CALL_DEPTH_TRACKING (v6.2), renamed CONFIG_MITIGATION_CALL_DEPTH_TRACKING in v6.9
