@@ -154,7 +154,7 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
 function explicitOverrides(fx: Fixture, o: Obj): JitConfigOverrides {
   const ov: JitConfigOverrides = {};
   const keys: (keyof JitConfigOverrides)[] = [
-    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32',
+    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32', 'call_depth',
   ];
   for (const k of keys) if (o[k] !== undefined) (ov as Obj)[k] = o[k];
   for (const k of Object.keys(o)) {
