@@ -62,9 +62,9 @@ export function protocolSteps(name: string): string[] | undefined {
 }
 
 /** The model's options with the definition's defaults filled in (when the definition is known). */
-export function fullOptions(def: ModelDefinition | undefined, options: Record<string, string>): Record<string, string> {
+export function fullOptions(def: ModelDefinition | undefined, options: Record<string, string>, protocol?: string): Record<string, string> {
   const all: Record<string, string> = {};
-  for (const o of def?.options ?? []) all[o.name] = o.default;
+  for (const o of def?.options ?? []) if (!o.protocols || protocol === undefined || o.protocols.includes(protocol)) all[o.name] = o.default;
   return { ...all, ...options };
 }
 
@@ -77,7 +77,7 @@ export function scopeText(cpus: number, options: Record<string, string>, limit: 
 
 export function aboutRun(def: ModelDefinition | undefined, m: CheckableModel, options: Record<string, string>, limit: string | null, symmetry: boolean): RunAbout {
   const own: ModelProvenance = m.provenance ?? {};
-  const full = fullOptions(def, options);
+  const full = fullOptions(def, options, m.protocol);
   const bytes = own.bytes ?? MODEL_BYTES[m.model]?.({ ...full, ...m.config });
   const summary = def?.protocols.find((p) => p.name === m.protocol)?.summary;
   const steps = own.steps ?? (PROTOCOL_MODELS.has(m.model) ? protocolSteps(m.protocol) : undefined);
