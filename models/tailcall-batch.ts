@@ -54,7 +54,7 @@ import { errnoName } from '../src/poke/errno.js';
 import { __bpf_arch_text_poke } from '../src/poke/text_poke.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
-import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, executorEventOf, executorTables, progName, scratchPoke, siteDecls, stepSource, tailcallPokeWorld } from './tailcall-common.js';
+import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, callerProfile, executorEventOf, executorTables, progName, scratchPoke, siteDecls, stepSource, tailcallPokeWorld } from './tailcall-common.js';
 import type { CompiledMachine } from '../src/concurrency/compile.js';
 
 const M_NAME = 'tailcall-batch';
@@ -120,7 +120,7 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
   const N = cfg.cpus;
 
   // ---- the world: the caller's bytes, the programs, the actors' machines ---------------------
-  const world = tailcallPokeWorld(P);
+  const world = tailcallPokeWorld(P, callerProfile(descName)); // the caller as the descriptor update's kernel emits it
   const poke = world.caller.pokes[0];
   const tailEntry = world.progs.map((p) => p.bpf_func + BigInt(poke.adj_off));
   // A delete or a clear starts from a full map: f1 in key 0, installed at load by

@@ -33,6 +33,8 @@ const MEASURED_RUNS: Record<string, number> = {
   'tailcall-poke --protocol v5.10 --cpus 2 --level byte --poke memcpy': 1,
   'tailcall-load-race --protocol v5.10 --cpus 2': 4,
   'tailcall-load-race --protocol v5.10 --cpus 3': 1,
+  'tailcall-load-race --protocol v5.5 --cpus 2': 19,
+  'tailcall-load-race --protocol v5.5 --cpus 3': 1,
   'tailcall-hierarchy --protocol v5.10 --cpus 1': 4,
   'tailcall-hierarchy --protocol v5.10 --cpus 1 --graph main: sub*2; sub: tail': 4,
   'tailcall-hierarchy --protocol v5.10 --cpus 1 --graph main: sub1, sub2; sub1: tail; sub2: tail': 4,

@@ -27,7 +27,7 @@ import { hexAddr } from '../jit/x86/x86.js';
 
 export type DispatcherProtocol = 'v6.1' | 'v6.2';
 export const DISPATCHER_PROTOCOLS: Record<DispatcherProtocol, string> = {
-  'v6.1': 'c86df29d11df (v6.1, static_call): write the inactive half, switch the static call to it; no grace period before the half can be rewritten',
+  'v6.1': 'c86df29d11df (v6.1, static_call): write the inactive half, switch the static call to it; no grace period before the half can be rewritten (so since the dispatcher\'s first version, 75ccbef6369e, v5.6, until v6.2)',
   'v6.2': '4121d4481b72 (v6.2): the same, then synchronize_rcu() so that CPUs in the old half leave it before a later update rewrites it',
 };
 
