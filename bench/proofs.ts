@@ -59,16 +59,17 @@ export async function runProofs(timeoutSeconds: number, log: (line: string) => v
 /** The Markdown table of a proofs run. */
 export function proofsTable(runs: readonly ProofRun[]): string {
   const lines = [
-    '| check | verdict, scope | states | wall s | CPU s | peak MB | wall / script N=8 | target |',
-    '|---|---|---|---|---|---|---|---|',
+    '| check | verdict, scope | states | wall s | CPU s | peak MB | wall / script N=8 | CPU / script N=8 | target (wall) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
     const p = PROOFS.find((x) => x.name === r.name);
     const base = p?.against ? runs.find((x) => x.name === p.against) : undefined;
     const ratio = base ? `${(r.seconds / base.seconds).toFixed(1)}x` : '';
+    const cpuRatio = base && base.cpuSeconds > 0 ? `${(r.cpuSeconds / base.cpuSeconds).toFixed(1)}x` : '';
     const scope = r.scope ? (r.scope.startsWith('every number of CPUs') ? 'every N' : r.scope.split(';')[0]) : `N = ${r.cpus}`;
     const target = p?.target ? `${p.target.text}: ${r.seconds < p.target.seconds && (p.target.memoryMB === undefined || r.peakMemoryMB < p.target.memoryMB) ? 'met' : 'not met'}` : '';
-    lines.push(`| ${r.name} | ${r.verdict}, ${scope} | ${r.states.toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.peakMemoryMB.toFixed(0)} | ${ratio} | ${target} |`);
+    lines.push(`| ${r.name} | ${r.verdict}, ${scope} | ${r.states.toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${r.peakMemoryMB.toFixed(0)} | ${ratio} | ${cpuRatio} | ${target} |`);
   }
   return lines.join('\n');
 }
