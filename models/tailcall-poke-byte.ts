@@ -95,6 +95,13 @@ class FetchedBytes {
   bytes(id: number): Uint8Array {
     return id === this.empty ? new Uint8Array(0) : this.interned.bytes(id).subarray(1);
   }
+  private readonly lengths: number[] = [];
+  /** How many bytes fetch `id` holds (memoised: the search's hot path asks it for every fetch). */
+  length(id: number): number {
+    let n = this.lengths[id];
+    if (n === undefined) n = this.lengths[id] = this.bytes(id).length;
+    return n;
+  }
   what(id: number): Fetched {
     return this.kinds[id];
   }
@@ -256,7 +263,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
       }
     } else if (st >= 0) {
       const buf = fetchedF.of(f);
-      nbuf = fetched.append(st, buf, byteAt(s, st, fetched.bytes(buf).length));
+      nbuf = fetched.append(st, buf, byteAt(s, st, fetched.length(buf)));
       const got = fetched.what(nbuf);
       fev = got.fetchEvent;
       if (got.kind === 'exec') {

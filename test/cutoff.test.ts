@@ -21,7 +21,7 @@ describe('cutoff verdicts equal the exhaustive ones', () => {
     ['no-sync', 'violated', ['P1']],
     ['bypass-first', 'violated', ['P1', 'P3']],
   ] as const) {
-    it(`tailcall-poke ${protocol}, one key: every N gives ${verdict}, as N = 1..6 do`, () => {
+    it(`tailcall-poke ${protocol}, one key: every N gives ${verdict}, as N = 1..6 do`, { timeout: 600_000 }, () => {
       const options = { keys: '1' };
       const every = cutoffResult((cpus) => def.build({ protocol, cpus, options }), { symmetry: 'auto' });
       expect(every.cutoff?.failure).toBeNull();

@@ -154,7 +154,9 @@ export class CheckedCutoffSystem implements TransitionSystem {
         into.acts = acts;
       }
       into.acts[into.n] = a;
-      into.words.set(next, into.n * w);
+      const words = into.words;
+      const at = into.n * w;
+      for (let k = 0; k < w; k++) words[at + k] = next[k];
       into.n++;
     });
   }
@@ -169,8 +171,10 @@ export class CheckedCutoffSystem implements TransitionSystem {
     this.collect(s, own);
     if (this.failure === null) this.check(s, own);
     const w = this.width;
+    const words = own.words;
     for (let i = 0; i < own.n; i++) {
-      next.set(own.words.subarray(i * w, (i + 1) * w));
+      const at = i * w;
+      for (let k = 0; k < w; k++) next[k] = words[at + k];
       sink(own.acts[i]);
     }
   }
@@ -192,16 +196,17 @@ export class CheckedCutoffSystem implements TransitionSystem {
         // CPU j is idle: idle_j(s) = s, so C2 and C3 hold for it by identity; only C1 is left
         for (let x = 0; x < succ.n; x++) {
           if (succ.acts[x] !== this.cpuBase + j) continue;
-          const t = succ.words.subarray(x * w, (x + 1) * w);
+          const at = x * w;
           const own = this.owned[j];
           for (let k = 0; k < w; k++) {
-            if ((s[k] ^ t[k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, t.slice(), succ.acts[x]).action}) writes outside its own record`, s);
+            if ((s[k] ^ succ.words[at + k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, succ.words.slice(at, at + w), succ.acts[x]).action}) writes outside its own record`, s);
           }
         }
         this.transitionsChecked += succ.n;
         continue;
       }
-      this.idle(s, j, sj);
+      for (let k = 0; k < w; k++) sj[k] = s[k];
+      cpus.set(sj, j, this.idleRecord[j]);
       // C3: idling a CPU never creates a violation
       const vj = this.inner.violations(sj);
       if (vj & ~v) return this.fail('C3', `idling cpu${j} creates a violation of ${props.find((_, i) => vj & ~v & (1 << i))?.id}`, s);
@@ -209,17 +214,19 @@ export class CheckedCutoffSystem implements TransitionSystem {
       for (let x = 0; x < succ.n; x++) {
         this.transitionsChecked++;
         const a = succ.acts[x];
-        const t = succ.words.subarray(x * w, (x + 1) * w);
+        const at = x * w;
+        const sw = succ.words;
         if (a === this.cpuBase + j) {
           // C1: CPU j's own move changes nothing but its record
           const own = this.owned[j];
           for (let k = 0; k < w; k++) {
-            if ((s[k] ^ t[k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, t.slice(), a).action}) writes outside its own record`, s);
+            if ((s[k] ^ sw[at + k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, sw.slice(at, at + w), a).action}) writes outside its own record`, s);
           }
           continue;
         }
         // C2: the move is still possible, with the same effect, when CPU j is dropped
-        this.idle(t, j, tj);
+        for (let k = 0; k < w; k++) tj[k] = sw[at + k];
+        cpus.set(tj, j, this.idleRecord[j]);
         let found = false;
         for (let y = 0; y < idled.n && !found; y++) {
           if (idled.acts[y] !== a) continue;
@@ -229,7 +236,7 @@ export class CheckedCutoffSystem implements TransitionSystem {
           found = k === w;
         }
         if (!found) {
-          const d = this.m.describe(s, t.slice(), a);
+          const d = this.m.describe(s, sw.slice(at, at + w), a);
           return this.fail('C2', `${d.actor}'s move (${d.action}) is not possible, or not the same, once cpu${j} is idle`, s);
         }
       }
