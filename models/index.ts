@@ -9,6 +9,7 @@ import { dispatcher } from './dispatcher.js';
 import { tailcallCachedTarget } from './tailcall-cached-target.js';
 import { sleepableTailcall } from './sleepable-tailcall.js';
 import { pokeTrackUaf } from './poke-track-uaf.js';
+import { mmapFreeze } from './mmap-freeze.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -20,6 +21,7 @@ export const MODELS: readonly ModelDefinition[] = [
   tailcallCachedTarget,
   sleepableTailcall,
   pokeTrackUaf,
+  mmapFreeze,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {

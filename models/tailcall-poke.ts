@@ -268,6 +268,9 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const qMask = q.mask;
   const lifeWord = life.fields.map((f) => f.word);
   const lifeShift = life.fields.map((f) => f.shift);
+  const [upWord, upShift, upMask] = [updater.word, updater.shift, updater.mask];
+  const [siteWord, siteShift, siteMask] = [site.word, site.shift, site.mask];
+  const upBug = Uint8Array.from(upT.bug, (b) => (b ? 1 : 0));
   const violations = (s: Int32Array): number => {
     let v = 0;
     for (let i = 0; i < N; i++) {
@@ -276,8 +279,9 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       const k = progQ[qq];
       if (k && ((s[lifeWord[k - 1]] >>> lifeShift[k - 1]) & 3) === FREED) v |= 2;
     }
-    for (let k = 0; k < keys; k++) if (siteForbidden[siteOf[k].get(s)]) v |= 4;
-    if (upT.bug[updater.get(s)]) v |= 8;
+    if (siteForbidden[(s[siteWord] >>> siteShift) & siteMask]) v |= 4;
+    for (let k = 1; k < keys; k++) if (siteForbidden[siteOf[k].get(s)]) v |= 4; // key 1's A-D site machine
+    if (upBug[(s[upWord] >>> upShift) & upMask]) v |= 8;
     return v;
   };
   const width = L.width;
@@ -307,16 +311,98 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
       sink(i);
     }
     for (let k = 0; k < width; k++) next[k] = s[k];
-    if (updater.get(s) === chooseState) {
+    const u = (s[upWord] >>> upShift) & upMask;
+    if (u === chooseState) {
       fastEmitSink = sink;
       fastBase = N;
       userSpace(s, next, chooseState, fastEmit);
-    } else if (updaterStep(s, next, 0, fastEmit)) sink(N);
+    } else if (updaterFast(s, next, u)) sink(N);
     for (let k = 1; k <= K; k++) {
-      if (((s[lifeWord[k - 1]] >>> lifeShift[k - 1]) & 3) !== DYING) continue;
+      if (((s[lifeWord[k - 1]] >>> lifeShift[k - 1]) & 3) !== DYING || anyMarked(s, holdsEvery[k - 1])) continue;
       for (let j = 0; j < width; j++) next[j] = s[j];
-      if (frees.free(s, next, k)) sink(N + k);
+      next[lifeWord[k - 1]] = (s[lifeWord[k - 1]] & ~(3 << lifeShift[k - 1])) | (FREED << lifeShift[k - 1]);
+      sink(N + k);
     }
+  };
+  // The updater's step in the fast path (updaterStep above is the definition): the same cases over
+  // per-state tables and whole words, as the hand-packed model had them. Profiled (v5.10, N=6, no
+  // symmetry): the step through the layer's accessors was ~16% of the model's time.
+  const [slotWord, slotShift, slotMask] = [slot.word, slot.shift, slot.mask];
+  const OP_XCHG = 1, OP_POKE = 2, OP_SYNC_START = 3, OP_SYNC_WAIT = 4, OP_PUT = 5; // prettier-ignore
+  const opCode: Record<string, number> = { xchg: OP_XCHG, poke: OP_POKE, sync_start: OP_SYNC_START, sync_wait: OP_SYNC_WAIT, put: OP_PUT };
+  const upOp = Uint8Array.from(upT.meta, (m) => opCode[m.op] ?? 0);
+  const upArg = Int32Array.from(upT.meta, (m) => (m.op === 'xchg' ? m.new_prog : m.op === 'put' ? m.prog : 0));
+  /** put: 0 not the last reference, 1 the last, 2 the last if no fd and no slot holds it. */
+  const upLastRef = Uint8Array.from(upT.meta, (m) => (m.op !== 'put' ? 0 : m.last_ref === true ? 1 : m.last_ref === 'if-unreferenced' ? 2 : 0));
+  const upSite = Int8Array.from(upT.site);
+  const contentWord = [c0Word, c1Word];
+  const contentShift = [c0Shift, c1Shift];
+  const syncEvery = sync.inEveryRecord;
+  const holdsEvery = holds.fields.map((f) => f.inEveryRecord);
+  const syncBit = sync.inRecord;
+  const holdsBit = holds.fields.map((f) => f.inRecord);
+  const cpuWords = records.words;
+  const anyMarked = (s: Int32Array, every: number): boolean => {
+    for (let w = cpuBase; w < cpuBase + cpuWords; w++) if (s[w] & every) return true;
+    return false;
+  };
+  /** GracePeriod.start, inline: every CPU that is a reader gets the mark `bit`. */
+  const markReaders = (next: Int32Array, bit: number): void => {
+    for (let i = 0; i < N; i++) {
+      const wi = cpuBase + (i >> 2);
+      const sh = (i & 3) << 3;
+      if (readerQ[(next[wi] >>> sh) & qMask]) next[wi] |= bit << sh;
+    }
+  };
+  const updaterFast = (s: Int32Array, next: Int32Array, u: number): boolean => {
+    let ev = -1;
+    switch (upOp[u]) {
+      case OP_XCHG: {
+        ev = evXchgOf[(s[slotWord] >>> slotShift) & slotMask];
+        next[slotWord] = (next[slotWord] & ~(slotMask << slotShift)) | (upArg[u] << slotShift);
+        break;
+      }
+      case OP_POKE: {
+        const st = upSite[u];
+        const cw = contentWord[st];
+        const csh = contentShift[st];
+        const c = (s[cw] >>> csh) & 0xff;
+        const r = pokeResult(u, c);
+        const nc = r & 0xff;
+        ev = evRetAt[r >> 8];
+        if (nc !== c) {
+          next[cw] = (next[cw] & ~(0xff << csh)) | (nc << csh);
+          const sev = siteEvent(st, nc);
+          const nss = sev < 0 ? -1 : siteM.next[((s[siteWord] >>> siteShift) & siteMask) * siteM.events.length + sev];
+          if (nss < 0) throw new Error(`tailcall-poke: the poke site machine cannot follow ${hexBytes(sites.bytes(st, nc))} at ${SITES[st]}`);
+          next[siteWord] = (next[siteWord] & ~(siteMask << siteShift)) | (nss << siteShift);
+        }
+        break;
+      }
+      case OP_SYNC_START:
+        ev = upT.evSTEP;
+        markReaders(next, syncBit);
+        break;
+      case OP_SYNC_WAIT:
+        if (!anyMarked(s, syncEvery)) ev = upT.evGP;
+        break;
+      case OP_PUT: {
+        ev = upT.evSTEP;
+        const k = upArg[u];
+        const last = upLastRef[u];
+        if (last === 1 || (last === 2 && !fd.get(s, k - 1) && ((s[slotWord] >>> slotShift) & slotMask) !== k)) {
+          next[lifeWord[k - 1]] = (next[lifeWord[k - 1]] & ~(3 << lifeShift[k - 1])) | (DYING << lifeShift[k - 1]);
+          markReaders(next, holdsBit[k - 1]);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (ev < 0) return false;
+    const nu = up.next[u * UE + ev];
+    next[upWord] = (next[upWord] & ~(upMask << upShift)) | ((nu >= 0 ? nu : moveOrThrow(up, u, ev, 'tailcall-poke: updater')) << upShift);
+    return true;
   };
   // user space's choices in the fast path: each successor goes to the sink, then next is the state again
   let fastEmitSink: (a: number) => void = () => {};

@@ -54,6 +54,11 @@ const MEASURED_RUNS: Record<string, number> = {
   'sleepable-tailcall --protocol 0f0c332992b8 --cpus 2 --tailcall direct --preempt full --sleepable caller,f1,f2': 4,
   'poke-track-uaf --protocol da765a2f5993 --cpus 1': 3,
   'poke-track-uaf --protocol v5.10-subprog --cpus 1': 1,
+  // mmap-freeze (issue 19): for 1f6cb19be2e2 and dfeb376dd4cb an update must pass its permission check between the freeze's check and its return
+  'mmap-freeze --protocol fc9702273e2e --cpus 2': 1,
+  'mmap-freeze --protocol fc9702273e2e --cpus 2 --prog rw': 1,
+  'mmap-freeze --protocol 1f6cb19be2e2 --cpus 2': 72,
+  'mmap-freeze --protocol dfeb376dd4cb --cpus 2': 100,
 };
 
 const violatedRefs = MODELS.flatMap((def) =>
