@@ -34,8 +34,8 @@ const noScript = (v: string | undefined): boolean => v === undefined || v.starts
 
 /** Where the models of this repository take their bytes from (their header comments). */
 const MODEL_BYTES: Record<string, (options: Record<string, string>) => string> = {
-  // two keys (the default without --script, instruction level): caller_two, a direct tail call on key 0 and one on key 1
-  'tailcall-poke': (o) => (noScript(o.script) && (o.level ?? 'instruction') === 'instruction' && (o.keys === undefined || o.keys.startsWith('2')) ? ORACLE_6_1.replace('caller_d0', 'caller_two') : ORACLE_6_1),
+  // --keys 2 (instruction level, no script): caller_two, a direct tail call on key 0 and one on key 1
+  'tailcall-poke': (o) => (noScript(o.script) && (o.level ?? 'instruction') === 'instruction' && o.keys === '2' ? ORACLE_6_1.replace('caller_d0', 'caller_two') : ORACLE_6_1),
   'tailcall-load-race': () => ORACLE_6_1,
   'tailcall-hierarchy': (o) => `x86-64, emitted by pokecheck's JIT (src/jit do_jit) with the linux ${o.profile ?? '?'} profile`,
   dispatcher: () => 'linux 6.1 x86-64 (oracle target1..3; dispatcher image and trampoline addresses illustrative)',
