@@ -10,6 +10,7 @@ import { tailcallCachedTarget } from './tailcall-cached-target.js';
 import { sleepableTailcall } from './sleepable-tailcall.js';
 import { pokeTrackUaf } from './poke-track-uaf.js';
 import { mmapFreeze } from './mmap-freeze.js';
+import { tailcallBatch } from './tailcall-batch.js';
 
 export const MODELS: readonly ModelDefinition[] = [
   tailcallPoke,
@@ -22,6 +23,7 @@ export const MODELS: readonly ModelDefinition[] = [
   sleepableTailcall,
   pokeTrackUaf,
   mmapFreeze,
+  tailcallBatch,
 ];
 
 export function findModel(name: string): ModelDefinition | undefined {

@@ -41,10 +41,11 @@
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { protocolFileOption, readProtocolFile, shippedEntry, stepSource } from './tailcall-common.js';
 import { shippedProtocol } from '../src/protocol/index.js';
-import { CACHED_TARGET_PROTOCOLS, CACHE_POKE_RETURNS, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
+import { CACHED_TARGET_PROTOCOLS, CACHE_POKE_RETURNS, cachedAnyOpsEvents, cachedAnyOpsUpdaterMachine, cachedTargetUpdaterMachine, cachedUpdaterEvents, type CachedStepMeta, type CachedTargetProtocol } from '../src/arraymap/cached_target.js';
+import { userOpEvent, userOpText, userOps } from '../src/arraymap/user-space.js';
 import { cachedCpuEvents, cachedTargetCpuMachine } from '../src/arraymap/cached_target_cpu.js';
 import { ScriptError, parseScript, scriptText, type ScriptOp } from '../src/arraymap/updater.js';
-import { compileMachine } from '../src/concurrency/compile.js';
+import { compileMachine, eventName } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
@@ -54,7 +55,7 @@ import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/t
 import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, LIVE, type Property, type TypedModel } from '../src/model/index.js';
 import { TARGET_ADDRESSES, scratchPoke } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
@@ -93,6 +94,17 @@ function parseUpdaters(text: string): ScriptOp[][] {
     }
   });
   return scripts;
+}
+
+/**
+ * The programs of the pool when user space may do anything (`--progs`, default 2: enough for ABA,
+ * a program freed and loaded again at its address while the other is installed; with 3 the search
+ * at 2 CPUs has 1.8 million states and the every-N check's embedding search outgrows its bound).
+ */
+function poolSize(cfg: ModelConfig): number {
+  const v = cfg.options.progs ?? '2';
+  if (!/^[1-3]$/.test(v)) throw new ModelConfigError(`tailcall-cached-target: --progs must be 1..3, got '${v}'`);
+  return Number(v);
 }
 
 /**
@@ -168,9 +180,11 @@ function cachedTargetWorld(pathName: 'static' | 'dynamic', K: number) {
  * executor state and its marks in pending grace periods (synchronize_rcu,
  * fk's free).
  */
-function cachedTargetLayout(N: number, K: number) {
+function cachedTargetLayout(N: number, K: number, anyOps: boolean) {
   return defineLayout({
-    shared: { updater: [8, 2], poke_mutex: 2, slot: 3, cache: 3, bypass: 4, target: 4, refs: [2, K], life: [2, K] },
+    // with every sequence: user space's fds (one bit per program: the fd is open), and up to 4
+    // references per program (its fd, the map's, an update's in flight from each updater)
+    shared: { updater: [8, 2], poke_mutex: 2, slot: 3, cache: 3, bypass: 4, target: 4, refs: [anyOps ? 3 : 2, K], life: [2, K], fd: [1, anyOps ? K : 0] },
     cpus: { count: N, bits: 16, fields: { q: 4, sync: 1, holds: [1, K] } },
   });
 }
@@ -184,17 +198,22 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
   if (!Number.isInteger(N) || N < 1 || N > 8) throw new ModelConfigError(`tailcall-cached-target: --cpus must be 1..8, got ${cfg.cpus}`);
   const pathName = cfg.options.path ?? 'static';
   if (pathName !== 'static' && pathName !== 'dynamic') throw new ModelConfigError(`tailcall-cached-target: --path must be static or dynamic, got '${pathName}'`);
-  const updatersText = cfg.options.updaters ?? CACHED_DEFAULT_UPDATERS;
-  const scripts = parseUpdaters(updatersText);
-  const K = Math.max(0, ...scripts.flat().map((o) => o.prog));
+  // --updaters is one scenario; without it, each updater may do any sequence of operations.
+  const anyOps = cfg.options.updaters === undefined;
+  if (!anyOps && cfg.options.progs !== undefined) throw new ModelConfigError('tailcall-cached-target: --progs goes with every sequence of operations (no --updaters); the scripts name their programs');
+  const scripts = anyOps ? [] : parseUpdaters(cfg.options.updaters!);
+  const K = anyOps ? poolSize(cfg) : Math.max(0, ...scripts.flat().map((o) => o.prog));
   if (K > 3) throw new ModelConfigError('tailcall-cached-target: at most 3 programs (f1..f3)');
 
   // ---- the world: the JIT's bytes, the programs, the actors' machines ------------------------
   const { off, path, loadAt, readsCache, progs, entryOf, landsIn, poke, kallsyms, sites, encBypass, encTarget } = cachedTargetWorld(pathName, K);
-  const L = cachedTargetLayout(N, K);
+  const L = cachedTargetLayout(N, K, anyOps);
   const cpu = compileMachine(cachedTargetCpuMachine, cachedCpuEvents(K));
-  const updaterMachines = scripts.map((sc, u) => cachedTargetUpdaterMachine(sc, fileProtocol ?? protocol, K, `updater${'AB'[u]}`));
-  const ups = updaterMachines.map((m) => compileMachine(m, cachedUpdaterEvents(K)));
+  const updaterEvents = anyOps ? cachedAnyOpsEvents(K) : cachedUpdaterEvents(K);
+  const updaterMachines = anyOps
+    ? [0, 1].map((u) => cachedAnyOpsUpdaterMachine(K, fileProtocol ?? protocol, `updater${'AB'[u]}`))
+    : scripts.map((sc, u) => cachedTargetUpdaterMachine(sc, fileProtocol ?? protocol, K, `updater${'AB'[u]}`));
+  const ups = updaterMachines.map((m) => compileMachine(m, updaterEvents));
   if (cpu.names.length > L.cpu.q.mask + 1 || ups.some((m) => m.names.length > L.shared.updater.fields[0].max)) throw new Error('tailcall-cached-target: machine too large to pack');
   const EXEC_LOAD = 1;
   const EXEC_JUMP = 2;
@@ -231,7 +250,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
   };
 
   // ---- the state -----------------------------------------------------------------------------
-  const { updater, poke_mutex, slot, cache, refs, life } = L.shared;
+  const { updater, poke_mutex, slot, cache, refs, life, fd } = L.shared;
   const content = [L.shared.bypass, L.shared.target];
   const { q, sync, holds } = L.cpu;
   const records = L.cpus!;
@@ -257,13 +276,63 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
     if (r === 0) frees.put(next, k);
   };
 
+  /** A new reference to fk in `next`. */
+  const get = (next: Int32Array, k: number): void => {
+    const r = refs.get(next, k - 1) + 1;
+    if (r > refs.fields[k - 1].max) throw new Error(`tailcall-cached-target: f${k} has too many references to pack`);
+    refs.set(next, k - 1, r);
+  };
+  const ops = userOps(K);
+  const evUser = anyOps ? ups.map((M) => ops.map((o) => M.eventIndex(eventName(userOpEvent(o))))) : [];
+  /**
+   * User space's thread u, between two system calls, makes each call it can (one successor each).
+   * An update looks its program's fd up first (`map_fd_get_ptr`: a reference the map then keeps),
+   * taken with the choice (choosing is local to the thread: this hides no interleaving). A map
+   * operation then waits for poke_mutex; when the mutex is free, one more successor takes it in the
+   * same step too. That successor is two real steps in a row, and the one that stops before the
+   * lock is kept, so no state or run is lost, and counterexamples stay as short as a script's.
+   */
+  const userSpace = (s: Int32Array, next: Int32Array, u: number, qu: number, emit: () => void): void => {
+    const M = ups[u];
+    for (let o = 0; o < ops.length; o++) {
+      const op = ops[o];
+      if ((op.op === 'update' || op.op === 'close') && !fd.get(s, op.prog - 1)) continue; // -EBADF: nothing happens
+      if (op.op === 'load' && life.get(s, op.prog - 1) !== FREED) continue; // the pool's image is in use
+      const nq = moveOrThrow(M, qu, evUser[u][o], `tailcall-cached-target: updater${'AB'[u]}`);
+      const effects = (): void => {
+        if (op.op === 'update') get(next, op.prog);
+        if (op.op === 'close') {
+          fd.set(next, op.prog - 1, 0);
+          put(next, op.prog);
+        }
+        if (op.op === 'load') {
+          life.set(next, op.prog - 1, LIVE);
+          fd.set(next, op.prog - 1, 1);
+          refs.set(next, op.prog - 1, 1);
+        }
+      };
+      effects();
+      updater.set(next, u, nq);
+      emit(); // restores next to s
+      if ((op.op === 'update' || op.op === 'delete') && poke_mutex.get(s) === 0) {
+        effects();
+        poke_mutex.set(next, u + 1);
+        updater.set(next, u, moveOrThrow(M, nq, upEv[u].LOCK, `tailcall-cached-target: updater${'AB'[u]}`));
+        emit();
+      }
+    }
+  };
+
   /** Updater u (A, B) takes the next step of its script (src/arraymap/cached_target.ts). */
-  const updaterStep = (s: Int32Array, next: Int32Array, u: number): boolean => {
+  const updaterStep = (s: Int32Array, next: Int32Array, u: number, emit: () => void): boolean => {
     const qu = updater.get(s, u);
     const m = upMeta[u][qu];
     const ev = upEv[u];
     let e = ev.STEP;
     switch (m.op) {
+      case 'choose':
+        userSpace(s, next, u, qu, emit);
+        return false;
       case 'lock':
         if (poke_mutex.get(s) !== 0) return false;
         poke_mutex.set(next, u + 1);
@@ -272,7 +341,8 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
       case 'xchg':
         e = ev.xchgOld[slot.get(s)];
         slot.set(next, m.new_prog);
-        if (m.new_prog) refs.set(next, m.new_prog - 1, refs.get(s, m.new_prog - 1) + 1);
+        // a script's update takes the map's reference here; user space's took it at the fd lookup
+        if (m.new_prog && !anyOps) refs.set(next, m.new_prog - 1, refs.get(s, m.new_prog - 1) + 1);
         break;
       case 'cache_xchg':
         cache.set(next, m.new_prog);
@@ -351,14 +421,26 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
     if (m.op === 'lock') text += ' (acquired)';
     if (m.op === 'sync_start') text += rcu.waitsText(before);
     if ((m.op === 'put' || m.op === 'close') && frees.lifeOf(after, m.prog) === DYING) text += `: last reference; ${pname(m.prog)} is freed after a grace period${rcu.waitsText(before)}`;
+    if (m.op === 'choose') {
+      // the call whose effects lead to the state after
+      const value = ups[u].values[updater.get(after, u)];
+      const o = ops.find((op) =>
+        op.op === 'update' ? value.startsWith(`update_f${op.prog}/`) : op.op === 'delete' ? value.startsWith('delete/') : op.op === 'close' ? fd.get(before, op.prog - 1) && !fd.get(after, op.prog - 1) : life.get(before, op.prog - 1) === FREED && life.get(after, op.prog - 1) === LIVE,
+      );
+      text = `user space: ${o ? userOpText(o) : '?'}`;
+      if (o?.op === 'update') text += `; map_fd_get_ptr: bpf_prog_get(f${o.prog})`;
+      if ((o?.op === 'update' || o?.op === 'delete') && poke_mutex.get(after) === u + 1) text += '; mutex_lock(&poke_mutex) (acquired)';
+      if (o?.op === 'close' && frees.lifeOf(after, o.prog) === DYING) text += `; the last reference: f${o.prog} is freed after a grace period${rcu.waitsText(before)}`;
+    }
     return text;
   };
+  const covers = `every sequence of map operations by each of 2 updaters over keys {0} and programs {${Array.from({ length: K }, (_, k) => `f${k + 1}`).join(', ')}} (addresses reused)`;
 
   return checkableModel({
     model: 'tailcall-cached-target',
     protocol: fileProtocol?.name ?? protocol,
     cpus: N,
-    config: { updaters: scripts.map(scriptText).join(' | '), path: pathName },
+    config: anyOps ? { 'user-space': covers, path: pathName } : { updaters: scripts.map(scriptText).join(' | '), path: pathName },
     layout: L,
     initial(s) {
       updater.set(s, 0, ups[0].initial);
@@ -366,6 +448,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
       content[0].set(s, sites.initial[0]);
       content[1].set(s, sites.initial[1]);
       for (let k = 0; k < K; k++) refs.set(s, k, 1); // the loader's fd
+      for (let k = 0; k < fd.length; k++) fd.set(s, k, 1); // user space starts holding every program's fd
       for (let i = 0; i < N; i++) q.set(s, i, cpu.initial);
     },
     steps: [
@@ -385,7 +468,7 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}/${refs.get(s, k)}ref`);
+      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}/${refs.get(s, k)}ref${anyOps && fd.get(s, k) ? '+fd' : ''}`);
       const cpus = Array.from({ length: N }, (_, i) => {
         const marks = [sync.get(s, i) ? 'gp' : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
         return `cpu${i}=${cpu.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
@@ -400,9 +483,9 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
         { name: 'cpu', title: "CPU taking the RFC's tail call (src/arraymap/cached_target_cpu.ts)", machine: cachedTargetCpuMachine, events: cachedCpuEvents(K), violationTags: bad },
         ...updaterMachines.map((machine, u) => ({
           name: `updater${'AB'[u]}`,
-          title: `updater ${'AB'[u]}, ${fileProtocol?.name ?? protocol} (src/arraymap/cached_target.ts)`,
+          title: anyOps ? `updater ${'AB'[u]}: user space doing any operation, ${fileProtocol?.name ?? protocol} (src/arraymap/cached_target.ts)` : `updater ${'AB'[u]}, ${fileProtocol?.name ?? protocol} (src/arraymap/cached_target.ts)`,
           machine,
-          events: cachedUpdaterEvents(K),
+          events: updaterEvents,
           violationTags: new Set(['P4']),
         })),
       ];
@@ -417,7 +500,8 @@ export const tailcallCachedTarget: ModelDefinition = {
   defaultProtocol: 'rfc-2026',
   defaultCpus: 1,
   options: [
-    { name: 'updaters', default: CACHED_DEFAULT_UPDATERS, description: 'the two updaters\' scripts, separated by |, e.g. "update f1; remove | update f2"' },
+    { name: 'updaters', default: '(none: every sequence)', description: `one scenario: the two updaters' scripts, separated by |, e.g. "${CACHED_DEFAULT_UPDATERS}" or "update f1; remove | update f2". Without it, each updater may do any sequence of updates, deletes, closes and loads (addresses reused)` },
+    { name: 'progs', default: '2', description: 'without --updaters: the pool of programs f1..fN user space loads, installs and closes (1..3)' },
     protocolFileOption(Object.keys(CACHED_TARGET_PROTOCOLS)),
     { name: 'path', values: ['static', 'dynamic'], default: 'static', description: "the CPUs' tail call: static (map known: jumps to the cached target) or dynamic (loads ptrs[key] and its bpf_func)" },
   ],
@@ -425,9 +509,11 @@ export const tailcallCachedTarget: ModelDefinition = {
     { protocol: 'rfc-2026', cpus: 1, expected: 'holds' },
     { protocol: 'rfc-2026', cpus: 2, expected: 'holds' },
     { protocol: 'unlocked', cpus: 1, expected: 'violated', expectedViolated: ['P2', 'C1'] },
-    // every number of CPUs, by the checked cutoff (docs/proofs.md)
+    // every number of CPUs and every sequence of operations by each updater (the default user space),
+    // by the checked cutoff (docs/proofs.md). unlocked over the pool {f1}: a violation there is one over
+    // any larger pool, and with {f1, f2} the embedding search outgrows its bound (docs/performance.md).
     { protocol: 'rfc-2026', cpus: 2, every: true, expected: 'holds' },
-    { protocol: 'unlocked', cpus: 2, every: true, expected: 'violated', expectedViolated: ['P2', 'C1'] },
+    { protocol: 'unlocked', cpus: 2, every: true, options: { progs: '1' }, expected: 'violated', expectedViolated: ['P2', 'C1'] },
   ],
   build: buildTailcallCachedTarget,
 };

@@ -23,6 +23,7 @@ import { errnoName } from '../src/poke/errno.js';
 import type { SiteDecl } from '../src/model/index.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
 import { jit_tail_caller, type JitImage } from '../src/jit/x86/caller.js';
+import { DEFAULT_PROFILE } from '../src/jit/x86/profile.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
@@ -47,14 +48,30 @@ export interface TailcallPokeWorld {
 }
 
 /**
+* The kernel profile (src/jit) the caller is emitted with, for the kernel a protocol comes from:
+ * `v5.5` (v5.5 to v5.9: one site) on v5.5's bytes; v5.10 to v6.6 (`v5.10` and its broken variants `no-sync`, `bypass-first`) and the 2020 RFC
+ * (posted against the same two-site layout) run on v5.10's bytes; `v6.7` on 6.1's (the same
+ * v5.10-6.11 layout as v5.17 to v6.11 emit it: MAX_TAIL_CALL_CNT 33, SLS); a protocol file on
+ * 6.1's. The two poke sites of 5.10 and 6.1, their addresses and contents, are the same in both
+ * (test/jit-v5.10.test.ts): only the counter check and `ret` differ, which no CPU here executes.
+ */
+export const CALLER_PROFILES: Readonly<Record<string, string>> = { 'v5.5': '5.5', rfc: '5.10', 'v5.10': '5.10', 'no-sync': '5.10', 'bypass-first': '5.10', 'v6.7': '6.1' };
+
+/** The profile of `protocol` (CALLER_PROFILES), or 6.1 for a protocol file. */
+export function callerProfile(protocol: string, protocolFile?: string): string {
+  if (protocolFile !== undefined && protocolFile !== 'none') return DEFAULT_PROFILE;
+  return CALLER_PROFILES[protocol] ?? DEFAULT_PROFILE;
+}
+
+/**
  * The JIT image and programs the tail-call models run over (also used by the sequential tests).
  * One key: the oracle's caller_d0; two keys: its caller_two (a direct tail call on key 0, then one
  * on key 1), both JIT-compiled by src/jit at the kernel's address (test/jit-tailcall.test.ts checks
- * them byte for byte against the oracle).
+ * them byte for byte against the oracle for the 6.1 profile).
  */
-export function tailcallPokeWorld(progCount: number, keys = 1): TailcallPokeWorld {
+export function tailcallPokeWorld(progCount: number, profile: string = DEFAULT_PROFILE, keys = 1): TailcallPokeWorld {
   if (keys !== 1 && keys !== 2) throw new RangeError(`tailcallPokeWorld: keys must be 1 or 2, got ${keys}`);
-  const caller = keys === 1 ? jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, CALLER_ADDRESS) : jit_tail_caller({ stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 }, CALLER_TWO_ADDRESS);
+  const caller = keys === 1 ? jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, CALLER_ADDRESS, profile) : jit_tail_caller({ stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 }, CALLER_TWO_ADDRESS, profile);
   const progs: BpfProg[] = [];
   for (let k = 0; k < progCount; k++) {
     const bpf_func = k < TARGET_ADDRESSES.length ? TARGET_ADDRESSES[k] : TARGET_ADDRESSES[2] + BigInt(0x48 * (k - 2));
@@ -195,13 +212,16 @@ export function scratchPoke(
 /** `f2`, or `NULL` for no program (ptrs[0], xchg's old value). */
 export const progName = (k: number): string => (k ? `f${k}` : 'NULL');
 
-/** The two poke sites of the caller's tail call, with the bytes the JIT left there (for DecodedSites). */
+/**
+ * The poke sites of the caller's tail call, with the bytes the JIT left there (for DecodedSites):
+ * bypass and target, or the target alone in the v5.5 layout (no bypass: tailcall_bypass is 0).
+ */
 export function siteDecls(world: TailcallPokeWorld): SiteDecl[] {
   const names = sitesFor(world.caller.pokes.length);
-  return names.map((name, i) => {
+  return names.flatMap((name, i) => {
     const poke = world.caller.pokes[i >> 1];
     const address = (i & 1) === 0 ? poke.tailcall_bypass : poke.tailcall_target;
-    return { name, address, initial: world.text.read(address, X86_PATCH_SIZE) };
+    return address === 0n ? [] : [{ name, address, initial: world.text.read(address, X86_PATCH_SIZE) }];
   });
 }
 

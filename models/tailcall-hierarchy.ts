@@ -11,11 +11,13 @@
  * the chosen layout. The slot jmp_table[0] holds main itself, so every tail
  * call re-enters main.
  *
- * - `--protocol v5.10`: the v5.10-6.11 layout (v5.10 - v6.11), emitted by the '6.1'
- *   profile: the counter travels **by value** in rax: `xor eax,eax; push rax`
- *   in main's prologue, `mov rax,[rbp-8]` before each bpf2bpf call, `mov
- *   eax,[rbp-4]; cmp eax,0x21; jae out; add eax,1; mov [rbp-4],eax` at the
- *   tail call. (Before v5.17 the check was `cmp $0x20; ja`: the same 33.)
+ * - `--protocol v5.10`: the v5.10-6.11 layout (v5.10 - v6.11) as v5.10 emitted
+ *   it, the '5.10' profile: the counter travels **by value** in rax: `xor
+ *   eax,eax; push rax` in main's prologue, `mov rax,[rbp-(S+8)]` before each
+ *   bpf2bpf call (not rounded: ff672c67ee76 rounded it in v5.19), `mov
+ *   eax,[rbp-4-round_up(S,8)]; cmp eax,0x20; ja out; add eax,1; mov ...,eax` at
+ *   the tail call (`cmp eax,0x21; jae` from ebf7f6f0a6cd, v5.17: the same 33
+ *   tail calls).
  * - `--protocol v6.12`: the v6.12+ layout, the '6.12' profile: `tail_call_cnt_ptr`,
  *   one counter per invocation hierarchy (`cmp rax,0x21; ja; push rax; mov
  *   rax,rsp; ...` in main's prologue, `mov rax,[rbp-16]` before each call,
@@ -46,6 +48,7 @@ import type { PropertySpec, TransitionSystem } from '../src/concurrency/system.j
 import { RAX, RBP, RDI, RSP, X86Machine, type Decoded, type X86State } from '../src/exec/x86-interp.js';
 import { DEFAULT_GRAPH, GraphError, jitGraph, parseGraph, TAIL_CALL_MAP, type JittedGraph } from '../src/hierarchy/program.js';
 import { disasm } from '../src/jit/x86/decode.js';
+import { getProfile, tail_call_limit } from '../src/jit/x86/profile.js';
 import { bpf_tail_call_direct_fixup, type BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
 import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { BpfKallsyms, TextFault, TextMemory } from '../src/poke/text.js';
@@ -57,9 +60,10 @@ export const HIERARCHY_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
 /** Kernel profile (src/jit) of each protocol's layout, and the map protocol that pokes its sites. */
 const LAYOUTS: Record<string, { profile: string; map: string; summary: string }> = {
   'v5.10': {
-    profile: '6.1',
+    profile: '5.10',
     map: 'v5.10',
-    summary: 'v5.10-6.11 layout (ebf7d1f508a7/e411901c0b77, v5.10-v6.11, emitted as the 6.1 profile): tail_call_cnt passed by value in rax through BPF-to-BPF calls',
+    summary:
+      'v5.10-6.11 layout (ebf7d1f508a7/e411901c0b77, v5.10-v6.11), emitted as v5.10 (profile 5.10: cmp eax,0x20; ja, and the unrounded counter offset on BPF-to-BPF calls): tail_call_cnt passed by value in rax through BPF-to-BPF calls',
   },
   'v6.12': {
     profile: '6.12',
@@ -103,6 +107,9 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
     throw e;
   }
   const MAX = jit.max_tail_call_cnt;
+  // the tail calls one chain may make: 33 under both tests (MAX 32 with ja, MAX 33 with jae)
+  const LIMIT = tail_call_limit(getProfile(layout.profile));
+  const maxText = LIMIT === MAX ? `MAX_TAIL_CALL_CNT ${MAX}` : `MAX_TAIL_CALL_CNT ${MAX} with ja: ${LIMIT} tail calls`;
   const main = jit.funcs[0];
   const mainProg: BpfProg = { name: 'main', bpf_func: main.address, len: main.bytes.length };
 
@@ -228,7 +235,7 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
         }
         return;
       }
-      if (phase !== RUNNING || countOf(s) > MAX) return;
+      if (phase !== RUNNING || countOf(s) > LIMIT) return;
       const { x, tailCalls } = runBlock(s);
       next.set(s);
       pack(x, next);
@@ -236,7 +243,7 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
       sink(2);
     },
     violations(s) {
-      return countOf(s) > MAX ? 1 : 0;
+      return countOf(s) > LIMIT ? 1 : 0;
     },
   };
 
@@ -259,7 +266,8 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
   };
   /** The counter as the current frame sees it (one entry always, so that schedules line up). */
   const slotSites = (s: Int32Array): SiteView[] => {
-    const name = layout.profile === '6.1' ? 'tcc slot [rbp-0x8]' : 'tcc_ptr [rbp-0x10]';
+    const bySlot = getProfile(layout.profile).layout === 'v5.10-6.11';
+    const name = bySlot ? 'tcc slot [rbp-0x8]' : 'tcc_ptr [rbp-0x10]';
     const none = (why: string): SiteView[] => [{ name, address: '-', bytes: '', disasm: why }];
     if (phaseOf(s) !== RUNNING) return none(phaseOf(s) === READY ? 'main not entered yet' : 'main has returned');
     const x = unpack(s);
@@ -268,7 +276,7 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
     if (rbp >= STACK_BASE) return none('no BPF frame yet');
     const read = (a: bigint): bigint | undefined => (a >= STACK_BASE - BigInt(STACK_BYTES) && a + 8n <= STACK_BASE ? m.load(a, 64) : undefined);
     const bytesOf = (v: bigint): string => hexBytes(Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn)));
-    if (layout.profile === '6.1') {
+    if (bySlot) {
       const slot = read(rbp - 8n);
       if (slot === undefined) return none('outside the stack');
       return [{ name, address: hexAddr(rbp - 8n), bytes: bytesOf(slot), disasm: `tail_call_cnt = ${slot >> 32n} (the dword at rbp-0x4)` }];
@@ -301,7 +309,7 @@ export function buildTailcallHierarchy(cfg: ModelConfig): CheckableModel {
     summary(s): string {
       if (phaseOf(s) === READY) return `main not entered yet`;
       const where = phaseOf(s) === RETURNED ? 'main has returned' : `cpu0 at ${funcAt(unpack(s).rip)}`;
-      return `${where}; tail calls so far: ${countOf(s)} (MAX_TAIL_CALL_CNT ${MAX}); ${TAIL_CALL_MAP}[0]=${variantOf(s) ? 'main' : 'NULL'}; call path: ${callPath(s)}`;
+      return `${where}; tail calls so far: ${countOf(s)} (${maxText}); ${TAIL_CALL_MAP}[0]=${variantOf(s) ? 'main' : 'NULL'}; call path: ${callPath(s)}`;
     },
   };
 }

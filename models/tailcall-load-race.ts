@@ -1,8 +1,13 @@
 /**
- * Model `tailcall-load-race`: the v5.10 BUG_ON race between loading a
+ * Model `tailcall-load-race`: the BUG_ON race between loading a
  * tail-calling program and updating its prog array, fixed by 4b7de801606e
  * "bpf: Fix prog_array_map_poke_run map poke update" (Jiri Olsa, Linux 6.7;
  * docs/reference-verdicts.md section 2, docs/kernel-facts.md 1.7, 1.8, 2.2, 3c).
+ * The race is in every kernel from v5.5 (da765a2f5993, one poke site) to
+ * v6.6: `--protocol v5.5` is the one-site form of v5.5 to v5.9 (the caller
+ * emitted with the 5.5 profile: the v5.5 layout, poke->ip alone, which the
+ * fixup pokes alone), `--protocol v5.10` the two-site form of v5.10 to v6.6
+ * (ebf7d1f508a7).
  *
  * Actors:
  * - cpu0 loads and then releases the caller (src/arraymap/prog_load.ts):
@@ -53,13 +58,13 @@ import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { checkableModel, defineLayout, DecodedSites, type Property, type TypedModel } from '../src/model/index.js';
 import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
-import { tailcallPokeWorld } from './tailcall-common.js';
+import { callerProfile, tailcallPokeWorld } from './tailcall-common.js';
 
 export const LOAD_RACE_SCRIPT = 'install f1; update f2; remove';
-const PROTOCOL_NAMES = ['v5.10', 'v6.7'];
+const PROTOCOL_NAMES = ['v5.5', 'v5.10', 'v6.7'];
 
 export const LOAD_RACE_PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
-  { id: 'P4', description: 'no BUG_ON fires: every poke returns what its caller accepts (v5.10 tolerates -EINVAL, v6.7 nothing below 0)' },
+  { id: 'P4', description: 'no BUG_ON fires: every poke returns what its caller accepts (v5.5 and v5.10 tolerate -EINVAL, v6.7 nothing below 0)' },
   { id: 'S2', description: 'whenever poke_mutex is free, a tracked, stable descriptor\'s bytes encode ptrs[0]' },
 ];
 
@@ -87,7 +92,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
   const U = N - 1;
 
   // ---- the world: the caller's bytes, kallsyms without and with it, the actors' machines -----
-  const world = tailcallPokeWorld(K);
+  const world = tailcallPokeWorld(K, callerProfile(cfg.protocol, cfg.options['protocol-file']));
   const poke = world.caller.pokes[0];
   /** by the kallsyms field: the caller unknown to is_bpf_text_address (0), known (1) */
   const kallsymsOf = [new BpfKallsyms(), world.kallsyms];
@@ -98,6 +103,10 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
   const ldHolds = ld.tags.map((t) => t.has('holds_poke_mutex'));
   const ldBug = ld.tags.map((t) => t.has('P4'));
   const ldSTEP = ld.eventIndex('STEP');
+  /** v5.5's layout has no bypass site: its fixup is the target's poke alone. */
+  const hasBypass = poke.tailcall_bypass !== 0n;
+  const siteNames = hasBypass ? SITES : SITES.slice(1);
+  const siteOf = (name: string): number => siteNames.indexOf(name);
   /** The loader's events, looked up once: what it read in ptrs[0], a fixup poke's return. */
   const ldReadPtrs = Array.from({ length: K + 1 }, (_, k) => ld.eventIndex(`READ_PTRS(prog=${k})`));
   const ldRetAt = POKE_RETURNS.map((r) => ld.eventIndex(`RET(ret=${r})`));
@@ -113,15 +122,15 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
   const sites = new DecodedSites('tailcall-load-race', siteDecls(world));
   const siteAddr = sites.sites.map((d) => d.address);
   /** enc(ptrs[0] = k): the content id each site must hold. */
-  const encoding = Array.from({ length: K + 1 }, (_, k) => [
-    sites.intern(0, k ? NOP5 : emit_jump(siteAddr[0], poke.bypass_addr)),
-    sites.intern(1, k ? poke_insn(siteAddr[1], 'BPF_MOD_JUMP', world.progs[k - 1].bpf_func + BigInt(poke.adj_off))! : NOP5),
-  ]);
+  const encoding = Array.from({ length: K + 1 }, (_, k) => {
+    const target = sites.intern(siteOf('tailcall_target'), k ? poke_insn(poke.tailcall_target, 'BPF_MOD_JUMP', world.progs[k - 1].bpf_func + BigInt(poke.adj_off))! : NOP5);
+    return hasBypass ? [sites.intern(0, k ? NOP5 : emit_jump(siteAddr[0], poke.bypass_addr)), target] : [target];
+  });
 
   // ---- the state -----------------------------------------------------------------------------
   const L = loadRaceLayout(U);
   const { loader, tracked, stable, kallsyms, slot } = L.shared;
-  const content = [L.shared.bypass, L.shared.target];
+  const content = hasBypass ? [L.shared.bypass, L.shared.target] : [L.shared.target];
   const { state, locked, xchged, walk } = L.cpu;
   const records = L.cpus!;
   /** Who holds poke_mutex: 0 the loader, i + 1 updater i, -1 nobody. */
@@ -138,7 +147,8 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
     const key = (who * 256 + c) * 2 + ksym;
     let r = pokeCache.get(key);
     if (r === undefined) {
-      const st = SITES.indexOf(m.step.site);
+      const st = siteOf(m.step.site);
+      if (st < 0) throw new Error(`tailcall-load-race: ${m.step.site} is not a site of this layout`);
       const { ret, after } = scratchPoke(m, poke, siteAddr[st], sites.bytes(st, c), world.progs, kallsymsOf[ksym]);
       if (!POKE_RETURNS.includes(ret)) throw new Error(`tailcall-load-race: unexpected poke return ${ret}`);
       r = { ret, content: sites.intern(st, after) };
@@ -146,11 +156,11 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
     }
     return r;
   };
-  const pokeIn = (s: Int32Array, m: PokeMeta, who: number) => doPoke(m, who, content[SITES.indexOf(m.step.site)].get(s), kallsyms.get(s));
+  const pokeIn = (s: Int32Array, m: PokeMeta, who: number) => doPoke(m, who, content[siteOf(m.step.site)].get(s), kallsyms.get(s));
   /** Runs the poke `m` on the state in `next`; returns its value. */
   const applyPoke = (s: Int32Array, next: Int32Array, m: PokeMeta, who: number): number => {
     const { ret, content: c } = pokeIn(s, m, who);
-    content[SITES.indexOf(m.step.site)].set(next, c);
+    content[siteOf(m.step.site)].set(next, c);
     return ret;
   };
 
@@ -187,7 +197,10 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
       default:
         break;
     }
-    loader.set(next, moveOrThrow(ld, l, ev, 'tailcall-load-race: loader'));
+    let nl = moveOrThrow(ld, l, ev, 'tailcall-load-race: loader');
+    // v5.5's bpf_tail_call_direct_fixup pokes poke->ip alone: no bypass poke follows the target's
+    if (!hasBypass && ldMeta[nl].op === 'fixup_poke' && ldPoke[nl]!.step.site === 'tailcall_bypass') nl = moveOrThrow(ld, nl, ldRetAt[POKE_RETURNS.indexOf(0)], 'tailcall-load-race: loader');
+    loader.set(next, nl);
     return true;
   };
 
@@ -258,7 +271,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
       violated: (s) => {
         if (mutexHolder(s) >= 0 || !tracked.get(s) || !stable.get(s)) return false;
         const enc = encoding[slot.get(s)];
-        return content[0].get(s) !== enc[0] || content[1].get(s) !== enc[1];
+        return content.some((c, st) => c.get(s) !== enc[st]);
       },
     },
   ];
@@ -314,8 +327,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
     layout: L,
     initial(s) {
       loader.set(s, ld.initial);
-      content[0].set(s, sites.initial[0]);
-      content[1].set(s, sites.initial[1]);
+      content.forEach((c, st) => c.set(s, sites.initial[st]));
       for (let i = 0; i < U; i++) state.set(s, i, up.initial);
     },
     steps: [
@@ -332,7 +344,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
       const source = own && (m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait') ? stepSource(m.source) : undefined;
       return { actor: `cpu${a.i + 1} (map update)`, action: describeUpdater(before, after, a.i), source };
     },
-    sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: insnText(st, content[st].get(s)) })),
+    sites: (s) => content.map((c, st) => ({ ...sites.view(st, c.get(s)), disasm: insnText(st, c.get(s)) })),
     summary(s) {
       const flags = [tracked.get(s) ? 'tracked' : 'untracked', stable.get(s) ? 'stable' : 'not stable', kallsyms.get(s) ? 'in kallsyms' : 'not in kallsyms'];
       const holder = mutexHolder(s);
@@ -351,7 +363,7 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
 
 export const tailcallLoadRace: ModelDefinition = {
   name: 'tailcall-load-race',
-  summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON fixed by 4b7de801606e',
+  summary: 'loading a tail-calling program (track, JIT fixup, kallsyms add; release) while other CPUs update its prog array: the BUG_ON of every kernel from v5.5 to v6.6, fixed by 4b7de801606e (v6.7)',
   protocols: PROTOCOL_NAMES.map((p) => shippedEntry(p, PROTOCOLS[p].summary)),
   defaultProtocol: 'v5.10',
   defaultCpus: 2,
@@ -361,6 +373,9 @@ export const tailcallLoadRace: ModelDefinition = {
     { protocol: 'v6.7', cpus: 2, expected: 'holds' },
     { protocol: 'v5.10', cpus: 3, expected: 'violated', expectedViolated: ['P4', 'S2'] },
     { protocol: 'v6.7', cpus: 3, expected: 'holds' },
+    // the same race on v5.5's one site (da765a2f5993's walk tolerates -EINVAL alike; facts, errata)
+    { protocol: 'v5.5', cpus: 2, expected: 'violated', expectedViolated: ['P4', 'S2'] },
+    { protocol: 'v5.5', cpus: 3, expected: 'violated', expectedViolated: ['P4', 'S2'] },
   ],
   build: buildTailcallLoadRace,
 };

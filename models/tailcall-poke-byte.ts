@@ -49,7 +49,7 @@ import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod, type TextPokeBpStep } from '../src/poke/text_poke_bp.js';
 import { anyOpsEvents, anyOpsUpdaterMachine, userOpText } from '../src/arraymap/user-space.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
-import { anyOpsCovers, anyOpsUserSpace, poolSize, executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
+import { anyOpsCovers, anyOpsUserSpace, callerProfile, poolSize, executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
 
@@ -135,7 +135,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   const N = cfg.cpus;
 
   // ---- the world: the caller's bytes, the programs, the actors' machines ---------------------
-  const world = tailcallPokeWorld(K);
+  const world = tailcallPokeWorld(K, callerProfile(cfg.protocol, cfg.options['protocol-file']));
   const poke = world.caller.pokes[0];
   const prog = (k: number): BpfProg | null => (k ? world.progs[k - 1] : null);
   const writeSteps = pokeMethodSteps(method);

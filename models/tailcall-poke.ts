@@ -33,7 +33,7 @@ import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
-import { PROPERTIES, TAILCALL_POKE_PROTOCOLS, anyOpsCovers, anyOpsUserSpace, poolSize, executorEventOf, sitesFor, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
+import { PROPERTIES, TAILCALL_POKE_PROTOCOLS, anyOpsCovers, anyOpsUserSpace, callerProfile, poolSize, executorEventOf, sitesFor, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 
 export { CALLER_ADDRESS, TARGET_ADDRESSES, PROPERTIES, tailcallPokeWorld, type TailcallPokeWorld } from './tailcall-common.js';
 
@@ -80,7 +80,7 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const N = cfg.cpus;
 
   // ---- the world: the caller's bytes, the programs, the actors' machines ---------------------
-  const world = tailcallPokeWorld(K, keys);
+  const world = tailcallPokeWorld(K, callerProfile(cfg.protocol, cfg.options['protocol-file']), keys);
   const SITES = sitesFor(keys);
   const pokes = world.caller.pokes;
   const poke = pokes[0];

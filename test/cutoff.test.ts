@@ -55,6 +55,48 @@ describe('cutoff verdicts equal the exhaustive ones', () => {
 });
 
 /**
+ * The other reader models over every sequence of their user space (issue 14): the dispatcher's
+ * attach / detach / replace, the cached target's updates and deletes by each of two updaters.
+ * Expected verdicts: docs/reference-verdicts.md section 4 (dispatcher v6.1 D1 violated, fixed by
+ * 4121d4481b72 in v6.2; the RFC's rfc-2026 holds, its `unlocked` variant violates P2 and C1).
+ * `maxN` is 6 where the exhaustive searches stay small; with the default pools they grow about 3-6x
+ * per CPU (dispatcher v6.2: 2.2 million states at N = 4, some 13 million at 5), so those stop earlier.
+ */
+describe('cutoff verdicts equal the exhaustive ones over every sequence of user space calls', () => {
+  for (const [model, protocol, options, verdict, props, maxN, cutoff] of [
+    ['dispatcher', 'v6.2', { progs: '2' }, 'holds', [], 6, true],
+    ['dispatcher', 'v6.1', { progs: '2' }, 'violated', ['D1'], 6, true],
+    ['dispatcher', 'v6.2', {}, 'holds', [], 4, true],
+    // the every-N check of v6.1 over the full pool takes 36 s (docs/performance.md): its reference check uses {f1, f2}
+    ['dispatcher', 'v6.1', {}, 'violated', ['D1'], 3, false],
+    ['tailcall-cached-target', 'rfc-2026', { progs: '1' }, 'holds', [], 6, true],
+    ['tailcall-cached-target', 'unlocked', { progs: '1' }, 'violated', ['P2', 'C1'], 6, true],
+    ['tailcall-cached-target', 'rfc-2026', {}, 'holds', [], 4, true],
+    // the every-N check of unlocked over {f1, f2} is refused for size (its embedding search outgrows
+    // its bound), so its reference check uses {f1}; exhaustively it is 2.6 million states at N = 3
+    ['tailcall-cached-target', 'unlocked', {}, 'violated', ['P2', 'C1'], 2, false],
+  ] as const) {
+    const opts = Object.entries(options).map(([k, v]) => ` --${k} ${v}`).join('');
+    it(`${model} ${protocol}${opts}: ${cutoff ? `every N gives ${verdict}, as` : `${verdict} at`} N = 1..${maxN}`, () => {
+      const def = findModel(model)!;
+      let from = 1;
+      if (cutoff) {
+        const every = cutoffResult((cpus) => def.build({ protocol, cpus, options }), { symmetry: 'auto' });
+        expect(every.cutoff?.failure).toBeNull();
+        expect(every.verdict).toBe(verdict);
+        expect(violatedIds(every)).toEqual(props);
+        expect(every.scope).toMatch(/; for user-space: every sequence of /);
+        from = every.cutoff!.fromCpus;
+      }
+      for (let n = from; n <= maxN; n++) {
+        const r = runCheck(def.build({ protocol, cpus: n, options }), { symmetry: 'auto' });
+        expect([n, r.verdict, violatedIds(r)]).toEqual([n, verdict, props]);
+      }
+    });
+  }
+});
+
+/**
  * A toy reader model for the refusals: CPUs enter and leave a read section of
  * a shared object; a writer retires the object after waiting. `bug` picks the
  * flaw under test.

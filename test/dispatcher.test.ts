@@ -6,10 +6,13 @@
  * updates (the race 4121d4481b72 fixed), v6.2 holds.
  */
 import { describe, expect, it } from 'vitest';
-import { DISPATCHER_IMAGE, buildDispatcher } from '../models/dispatcher.js';
+import { DISPATCHER_DEFAULT_SCRIPT, DISPATCHER_IMAGE, buildDispatcher } from '../models/dispatcher.js';
+import { TARGET_ADDRESSES } from '../models/tailcall-common.js';
+import { compileMachine, eventName } from '../src/concurrency/compile.js';
+import { dispatcherAnyOps, dispatcherAnyOpsEvents, dispatcherUserEvent } from '../src/dispatcher/user-space.js';
 import { explore } from '../src/concurrency/explorer.js';
 import { replay } from '../src/concurrency/trace.js';
-import { parseDispatcherScript, planDispatcherUpdates } from '../src/dispatcher/bpf_dispatcher.js';
+import { parseDispatcherScript, planDispatcherUpdates, type DispatcherStepMeta } from '../src/dispatcher/bpf_dispatcher.js';
 import { defaultJitConfig } from '../src/jit/x86/config.js';
 import { disasm } from '../src/jit/x86/decode.js';
 import { arch_prepare_bpf_dispatcher, dispatcher_exec } from '../src/jit/x86/dispatcher.js';
@@ -93,10 +96,53 @@ describe('bpf_dispatcher_change_prog steps', () => {
   });
 });
 
+describe('user space making any call (src/dispatcher/user-space.ts)', () => {
+  const F = TARGET_ADDRESSES.slice(0, 3);
+  it("each script is a path of its machine: the same steps and images as the script's plan", () => {
+    for (const protocol of ['v6.1', 'v6.2'] as const) {
+      const any = dispatcherAnyOps(3, protocol, DISPATCHER_IMAGE, F);
+      const m = compileMachine(any.machine, dispatcherAnyOpsEvents(3));
+      for (const script of [DISPATCHER_DEFAULT_SCRIPT, 'attach f1; detach f1; attach f2', 'attach f3; attach f1; attach f2; detach f1; replace f2 f1; detach f3; detach f1; attach f2']) {
+        const ops = parseDispatcherScript(script);
+        const plan = planDispatcherUpdates(ops, protocol, DISPATCHER_IMAGE, F);
+        const walked: DispatcherStepMeta[] = [];
+        const images: number[][] = [];
+        let q = m.initial;
+        for (const op of ops) {
+          q = m.next[q * m.events.length + m.eventIndex(eventName(dispatcherUserEvent(op)))];
+          expect(q).toBeGreaterThanOrEqual(0);
+          for (let st = m.meta[q].step as DispatcherStepMeta; st.op !== 'choose'; st = m.meta[q].step as DispatcherStepMeta) {
+            walked.push(st);
+            if (st.op === 'copy_end') images.push([...any.images[st.image].bytes]);
+            q = m.next[q * m.events.length + m.eventIndex(st.op === 'sync_wait' ? 'GP_DONE' : 'STEP')];
+          }
+        }
+        const want = plan.steps.filter((x) => x.op !== 'done');
+        expect(walked.map((x) => [x.op, x.doc])).toEqual(want.map((x) => [x.op, x.doc]));
+        expect(images).toEqual(want.filter((x) => x.op === 'copy_end').map((x) => [...plan.images[(x as { image: number }).image].bytes]));
+      }
+      // one image per (half, programs): 7 sets of programs in either half
+      expect(any.images.length).toBe(14);
+      expect(new Set(any.images.map((x) => `${x.half}:${x.progs.join()}`)).size).toBe(14);
+    }
+  });
+  it('offers only the calls that fit the devices: attach what is not attached, detach or replace what is', () => {
+    const any = dispatcherAnyOps(3, 'v6.1', DISPATCHER_IMAGE, F);
+    const m = compileMachine(any.machine, dispatcherAnyOpsEvents(3));
+    const offered = (q: number) => any.ops.filter((op) => m.next[q * m.events.length + m.eventIndex(eventName(dispatcherUserEvent(op)))] >= 0).map((o) => `${o.from}>${o.to}`);
+    expect(offered(m.initial)).toEqual(['0>1', '0>2', '0>3']);
+    const all = m.values.map((v, q) => [v, q] as const).filter(([v, q]) => (m.meta[q].step as DispatcherStepMeta).op === 'choose' && v.startsWith('user_space(attached={f1,f2,f3}'));
+    expect(all.length).toBeGreaterThan(0);
+    for (const [, q] of all) expect(offered(q)).toEqual(['1>0', '2>0', '3>0']);
+  });
+});
+
 describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
+  // The scenario of the fix's commit message: two quick updates after a CPU entered half 0.
+  const fixScript = ['--script', DISPATCHER_DEFAULT_SCRIPT];
   for (const cpus of ['1', '2']) {
     it(`v6.1 violates D1 at ${cpus} CPU(s): the second quick update rewrites the half a CPU is in (exit 1)`, async () => {
-      const r = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', cpus);
+      const r = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', cpus, ...fixScript);
       expect(r.code).toBe(1);
       expect(r.out[0]).toMatch(/D1 violated, D2 holds/);
       const steps = r.out.filter((l) => /^\s+\d+\. /.test(l));
@@ -106,18 +152,36 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
   }
   for (const cpus of ['1', '2', '3']) {
     it(`v6.2 holds at ${cpus} CPU(s) (exit 0)`, async () => {
-      const r = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', cpus);
+      const r = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', cpus, ...fixScript);
       expect(r.code).toBe(0);
       expect(r.out[0]).toMatch(/HOLDS \(D1 holds, D2 holds\)/);
     });
   }
-  it('--cpus every: v6.2 holds for every number of CPUs, v6.1 is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+  // Without --script: every sequence of attach / detach / replace over f1..f3, addresses reused.
+  it('every sequence of calls: v6.1 violates D1 at 1 CPU, no longer than the fix\'s scenario (12 steps), v6.2 holds at 1 and 2 CPUs', async () => {
+    const v61 = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', '1');
+    expect(v61.code).toBe(1);
+    expect(v61.out[0]).toMatch(/\[user-space="every sequence of XDP attach \/ detach \/ replace over programs \{f1, f2, f3\} \(one device each, addresses reused\)"\]: VIOLATED \(D1 violated, D2 holds\)/);
+    const n = Number(/D1 .*: (\d+) steps/.exec(v61.out.join('\n'))![1]);
+    expect(n).toBeLessThanOrEqual(12);
+    const steps = v61.out.filter((l) => /^\s+\d+\. /.test(l));
+    expect(steps[steps.length - 1]).toMatch(/starts writing 0xffffffffc0001000 while cpu0 is executing it/);
+    expect(steps.some((l) => /user space: (attach|detach|replace) f\d/.test(l))).toBe(true);
+    for (const cpus of ['1', '2']) {
+      const v62 = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', cpus);
+      expect(v62.code).toBe(0);
+      expect(v62.out[0]).toMatch(/user-space="every sequence.*HOLDS \(D1 holds, D2 holds\)/);
+    }
+  });
+  it('--cpus every: v6.2 holds for every number of CPUs and every sequence, v6.1 is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
     const v62 = await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', 'every');
     expect(v62.code).toBe(0);
-    expect(v62.out[0]).toMatch(/HOLDS for every number of CPUs \(D1 holds, D2 holds\)/);
-    const v61 = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', 'every');
+    expect(v62.out[0]).toMatch(/HOLDS for every number of CPUs \(D1 holds, D2 holds\).*scope: every number of CPUs \(cutoff k=1.*for user-space: every sequence of XDP attach \/ detach \/ replace over programs \{f1, f2, f3\}/);
+    const v61 = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', 'every', '--progs', '2');
     expect(v61.code).toBe(1);
-    expect(v61.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(D1 violated, D2 holds\)/);
+    expect(v61.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(D1 violated, D2 holds\).*over programs \{f1, f2\}/);
+    const script = await cli('check', 'dispatcher', '--protocol', 'v6.1', '--cpus', 'every', ...fixScript);
+    expect(script.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 .*for script: attach f1; attach f2; replace f1 f3/);
   });
   it('detach to bpf_dispatcher_nop_func and attach again: v6.1 rewrites half 0 under a CPU, v6.2 does not', async () => {
     const script = ['--script', 'attach f1; detach f1; attach f2'];
@@ -125,7 +189,7 @@ describe('dispatcher verdicts (facts section 6, 4121d4481b72)', () => {
     expect((await cli('check', 'dispatcher', '--protocol', 'v6.2', '--cpus', '2', ...script)).code).toBe(0);
   });
   it('bad input is exit 2', async () => {
-    for (const args of [['--protocol', 'v6.0'], ['--script', 'replace f1 f2'], ['--script', 'attach f4']]) {
+    for (const args of [['--protocol', 'v6.0'], ['--script', 'replace f1 f2'], ['--script', 'attach f4'], ['--progs', '4'], ['--progs', '2', '--script', 'attach f1']]) {
       const r = await cli('check', 'dispatcher', ...args);
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);

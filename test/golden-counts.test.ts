@@ -17,13 +17,17 @@ const golden = JSON.parse(readFileSync(new URL('./fixtures/golden/reference-chec
 
 /**
  * Defaults that changed after the recording: tailcall-poke without --script (at both levels) now
- * explores every sequence of map operations (issue "Proofs of the protocol"); the golden
- * configurations ran the old default script, so it is given explicitly. The byte level's
- * text_poke_bp entries were re-recorded on purpose when a sync's IPI stopped being left pending
- * on CPUs outside the caller (models/tailcall-poke-byte.ts, qIdle): fewer states, same verdicts.
+ * explores every sequence of map operations, dispatcher without --script every sequence of XDP attach /
+ * detach / replace, tailcall-cached-target without --updaters every sequence of updates and deletes by
+ * each updater (issue "Proofs of the protocol"); the golden configurations ran the old default
+ * scenarios, so they are given explicitly. The byte level's text_poke_bp entries were re-recorded on
+ * purpose when a sync's IPI stopped being left pending on CPUs outside the caller
+ * (models/tailcall-poke-byte.ts, qIdle): the same states and transitions, a shallower search.
  */
 const RECORDED_DEFAULTS: Record<string, Record<string, string>> = {
   'tailcall-poke': { script: 'install f1; update f2; remove; install f3' },
+  dispatcher: { script: 'attach f1; attach f2; replace f1 f3' },
+  'tailcall-cached-target': { updaters: 'update f1 | update f2' },
 };
 
 describe('golden counts and counterexamples', () => {

@@ -25,11 +25,29 @@ describe('tailcall-hierarchy --protocol v5.10 (counter by value through bpf2bpf 
     const final = r.out.find((l) => l.includes('final state'))!;
     expect(final).toMatch(new RegExp(`tail calls so far: ${MAX_TAIL_CALL_CNT + 1}`));
     expect(final).toMatch(/call path: main \(-call #1-> sub => main\) x\d+ -call #2-> sub => main/);
-    // The counter handling executed is the v5.10-6.11 layout's (facts 1.2, 1.4, 1.6).
+    // The counter handling executed is the v5.10-6.11 layout's (facts 1.2, 1.4, 1.6), as v5.10 emitted it:
+    // MAX_TAIL_CALL_CNT 32 and ja (ebf7d1f508a7; 33 and jae only from ebf7f6f0a6cd, v5.17).
     const text = steps.join('\n');
-    for (const insn of ['xor %eax,%eax; push %rbp; mov %rsp,%rbp; push %rax', 'mov -0x8(%rbp),%rax; call', 'mov -0x4(%rbp),%eax; cmp $0x21,%eax; jae', 'add $0x1,%eax; mov %eax,-0x4(%rbp)']) {
+    for (const insn of ['xor %eax,%eax; push %rbp; mov %rsp,%rbp; push %rax', 'mov -0x8(%rbp),%rax; call', 'mov -0x4(%rbp),%eax; cmp $0x20,%eax; ja ', 'add $0x1,%eax; mov %eax,-0x4(%rbp)']) {
       expect(text).toContain(insn);
     }
+    expect(text).not.toContain('jae');
+    expect(r.out.some((l) => /^bytes: .*profile 5\.10/.test(l))).toBe(true);
+  });
+
+  it("lets one chain make exactly 33 tail calls: v5.10's MAX 32 with ja is the same limit (ebf7f6f0a6cd)", () => {
+    const m = buildTailcallHierarchy({ protocol: 'v5.10', cpus: 1, options: { graph: 'main: tail' } });
+    const r = explore(m.system);
+    expect(r.complete).toBe(true);
+    const s = new Int32Array(m.system.width);
+    const ends: string[] = [];
+    for (let i = 0; i < r.states; i++) {
+      r.store.read(i, s);
+      const sum = m.summary(s);
+      if (sum.startsWith('main has returned')) ends.push(sum);
+    }
+    expect(ends.some((e) => new RegExp(`tail calls so far: ${MAX_TAIL_CALL_CNT} .*jmp_table\\[0\\]=main`).test(e))).toBe(true);
+    expect(ends.every((e) => !/tail calls so far: 34/.test(e))).toBe(true);
   });
 
   for (const graph of [LOOP_GRAPH, SUBPROGS_GRAPH]) {

@@ -73,7 +73,7 @@ const USAGE: Row[] = [
   [['check', 'tailcall-poke', '--symmetry', '--no-symmetry'], 2, /^pokecheck: --symmetry and --no-symmetry exclude each other$/],
   [['check', 'tailcall-poke', '--quiet', '--progress'], 2, /^pokecheck: --quiet and --progress exclude each other$/],
   [['check', 'tailcall-poke', '--progress-every', '0'], 2, /^pokecheck: --progress-every must be between 1 and/],
-  [['check', 'tailcall-load-race', '--protocol', 'rfc'], 2, /^pokecheck: unknown protocol 'rfc' for tailcall-load-race \(protocols: v5.10, v6.7\)$/],
+  [['check', 'tailcall-load-race', '--protocol', 'rfc'], 2, /^pokecheck: unknown protocol 'rfc' for tailcall-load-race \(protocols: v5.5, v5.10, v6.7\)$/],
   [['check', 'tailcall-hierarchy', '--symmetry'], 2, /^pokecheck: tailcall-hierarchy has no symmetry reduction \(--symmetry\)$/],
   [['check', 'tailcall-poke', '--expect', 'maybe'], 2, /^pokecheck: --expect takes holds, violated, violated:P1,P2 or incomplete, got 'maybe'$/],
   [['check', 'tailcall-poke', '--expect', ''], 2, /^pokecheck: --expect takes holds/],

@@ -1,8 +1,8 @@
 /**
- * `tailcall-load-race`: the v5.10 BUG_ON race fixed by 4b7de801606e
- * (docs/kernel-facts.md 3c). Expected verdicts: v5.10 violated (a poke skipped
- * with -EINVAL before bpf_prog_kallsyms_add, a later poke -EBUSY -> BUG_ON),
- * v6.7 holds. Expected bytes come from the real kernel's caller_d0 images.
+ * `tailcall-load-race`: the BUG_ON race of v5.5 to v6.6 fixed by 4b7de801606e
+ * (docs/kernel-facts.md 3c and its errata). Expected verdicts: v5.5 (one site)
+ * and v5.10 violated (a poke skipped with -EINVAL before bpf_prog_kallsyms_add,
+ * a later poke -EBUSY -> BUG_ON), v6.7 holds. Expected bytes come from the real kernel's caller_d0 images.
  */
 import { describe, expect, it } from 'vitest';
 import { buildTailcallLoadRace } from '../models/tailcall-load-race.js';
@@ -36,6 +36,43 @@ describe('tailcall-load-race --protocol v5.10', () => {
       expect(steps[steps.length - 1]).toMatch(/= -EBUSY -> BUG_ON\(ret < 0 && ret != -EINVAL\)/);
     });
   }
+});
+
+describe('tailcall-load-race --protocol v5.5 (one site, poke->ip: da765a2f5993, 428d5df1fa4f)', () => {
+  for (const cpus of ['2', '3']) {
+    it(`is violated at ${cpus} CPUs the same way: the v5.5 walk let -EINVAL through too (exit 1)`, async () => {
+      const r = await cli('check', 'tailcall-load-race', '--protocol', 'v5.5', '--cpus', cpus);
+      expect(r.code).toBe(1);
+      expect(r.out[0]).toMatch(/P4 violated, S2 violated/);
+      const text = r.out.join('\n');
+      const p4 = text.slice(text.indexOf('Counterexample for P4'));
+      const steps = p4.split('\n').filter((l) => /^\s+\d+\. /.test(l));
+      const skipped = steps.findIndex((l) => /bpf_arch_text_poke\(tailcall_target, .*\) = -EINVAL .*tolerated/.test(l));
+      expect(skipped).toBeGreaterThanOrEqual(0);
+      expect(steps.findIndex((l) => /bpf_prog_kallsyms_add/.test(l))).toBeGreaterThan(skipped);
+      // an update finds nop5 where it expects the jump the skipped install should have written
+      expect(steps[steps.length - 1]).toMatch(/bpf_arch_text_poke\(tailcall_target, BPF_MOD_JUMP, f1\+off, f\d\+off\) = -EBUSY -> BUG_ON\(ret < 0 && ret != -EINVAL\)/);
+      expect(text).not.toMatch(/tailcall_bypass/); // no bypass site in the v5.5 layout, no bypass poke
+      expect(r.out.some((l) => /^bytes: x86-64 bytes of linux v5\.5, layout v5\.5, .*profile 5\.5/.test(l))).toBe(true);
+    });
+  }
+
+  it('runs on the v5.5 layout: one site, nop5 or jmp fK+25 (adj_off = PROLOGUE_SIZE, facts 0.2), also after the fixup', () => {
+    const m = buildTailcallLoadRace({ protocol: 'v5.5', cpus: 3, options: {} });
+    // every reachable state, past the violations (the search would stop once P4 and S2 have one)
+    const r = explore({ ...m.system, violations: () => 0 });
+    expect(r.complete).toBe(true);
+    const s = new Int32Array(m.system.width);
+    const seen = new Set<string>();
+    for (let i = 0; i < r.states; i++) {
+      r.store.read(i, s);
+      const sites = m.sites(s);
+      expect(sites.map((x) => x.name)).toEqual(['tailcall_target']);
+      seen.add(sites[0].disasm.replace(/\s+/g, ' '));
+    }
+    // f1, f2 at the oracle's target1, target2 (0xffffffffc0000654, 0xffffffffc000069c) + 25
+    expect([...seen].sort()).toEqual(['jmp 0xffffffffc000066d', 'jmp 0xffffffffc00006b5', 'nopl 0x0(%rax,%rax,1)']);
+  });
 });
 
 describe('tailcall-load-race --protocol v6.7', () => {

@@ -34,6 +34,8 @@ const MEASURED_RUNS: Record<string, number> = {
   'tailcall-poke --protocol v5.10 --cpus 2 --level byte --poke memcpy --script install f1; update f2; remove; install f3': 1,
   'tailcall-load-race --protocol v5.10 --cpus 2': 4,
   'tailcall-load-race --protocol v5.10 --cpus 3': 1,
+  'tailcall-load-race --protocol v5.5 --cpus 2': 19,
+  'tailcall-load-race --protocol v5.5 --cpus 3': 1,
   'tailcall-hierarchy --protocol v5.10 --cpus 1': 4,
   'tailcall-hierarchy --protocol v5.10 --cpus 1 --graph main: sub*2; sub: tail': 4,
   'tailcall-hierarchy --protocol v5.10 --cpus 1 --graph main: sub1, sub2; sub1: tail; sub2: tail': 4,
@@ -42,7 +44,8 @@ const MEASURED_RUNS: Record<string, number> = {
   // The preemption inside active[rctx]++ needs a task switch at one exact
   // instruction: 12323 runs (uniform choice found none in 20000 with seed 42).
   'recursion-detect --protocol arm64-u8-v1 --cpus 1 --tasks 2': 12323,
-  'dispatcher --protocol v6.1 --cpus 1': 6,
+  // every sequence of XDP calls (the default since issue 14; the fixed script took 6 and 1)
+  'dispatcher --protocol v6.1 --cpus 1': 1,
   'dispatcher --protocol v6.1 --cpus 2': 1,
   'tailcall-cached-target --protocol unlocked --cpus 1': 1,
   // measured with the sleepable-tailcall and poke-track-uaf models (merged the same day)
@@ -59,6 +62,13 @@ const MEASURED_RUNS: Record<string, number> = {
   'mmap-freeze --protocol fc9702273e2e --cpus 2 --prog rw': 1,
   'mmap-freeze --protocol 1f6cb19be2e2 --cpus 2': 72,
   'mmap-freeze --protocol dfeb376dd4cb --cpus 2': 100,
+  // measured with the tailcall-batch model (issue 19, part 2)
+  'tailcall-batch --protocol v5.6 --cpus 3': 4,
+  'tailcall-batch --protocol v5.6 --cpus 3 --op delete': 3,
+  'tailcall-batch --protocol 75134f16e7dd --cpus 3': 4,
+  'tailcall-batch --protocol da765a2f5993 --cpus 3': 1,
+  'tailcall-batch --protocol 06e5c999f102 --cpus 3 --op delete --desc-update no-sync': 3,
+  'tailcall-batch --protocol 06e5c999f102 --cpus 3 --desc-update bypass-first': 1,
 };
 
 const violatedRefs = MODELS.flatMap((def) =>

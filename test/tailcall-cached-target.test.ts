@@ -9,7 +9,8 @@
  * leave a stale cached target behind.
  */
 import { describe, expect, it } from 'vitest';
-import { buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
+import { CACHED_DEFAULT_UPDATERS, buildTailcallCachedTarget } from '../models/tailcall-cached-target.js';
+import { runCheck } from '../src/check/result.js';
 import { explore } from '../src/concurrency/explorer.js';
 import { replay } from '../src/concurrency/trace.js';
 import { DYING } from '../src/model/index.js';
@@ -84,13 +85,49 @@ describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)
     expect(r.code).toBe(1);
     expect(r.out[0]).toMatch(/P2 holds, C1 violated/);
   });
-  it('--cpus every: rfc-2026 holds for every number of CPUs, unlocked is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
+  it('--cpus every: rfc-2026 holds for every number of CPUs and every sequence, unlocked is violated from one CPU on (the checked cutoff, src/check/cutoff.ts)', async () => {
     const rfc = await cli('check', 'tailcall-cached-target', '--protocol', 'rfc-2026', '--cpus', 'every');
     expect(rfc.code).toBe(0);
-    expect(rfc.out[0]).toMatch(/HOLDS for every number of CPUs/);
-    const unlocked = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', 'every');
+    expect(rfc.out[0]).toMatch(/HOLDS for every number of CPUs .*scope: every number of CPUs \(cutoff k=1.*for user-space: every sequence of map operations by each of 2 updaters over keys \{0\} and programs \{f1, f2\} \(addresses reused\)/);
+    // over {f1}: with {f1, f2} the embedding search of the cutoff outgrows its bound (docs/proofs.md)
+    const unlocked = await cli('check', 'tailcall-cached-target', '--protocol', 'unlocked', '--cpus', 'every', '--progs', '1');
     expect(unlocked.code).toBe(1);
     expect(unlocked.out[0]).toMatch(/VIOLATED for every number of CPUs N >= 1 \(P2 violated, C1 violated, S2 holds, P4 holds\)/);
+  });
+  it('every sequence of operations: unlocked counterexamples are no longer than the fixed scenario\'s', () => {
+    const lengths = (options: Record<string, string>) => {
+      const r = runCheck(buildTailcallCachedTarget({ protocol: 'unlocked', cpus: 1, options }));
+      return Object.fromEntries(r.counterexamples.map((c) => [c.property, c.steps.length]));
+    };
+    const fixed = lengths({ updaters: CACHED_DEFAULT_UPDATERS });
+    const every = lengths({});
+    expect(Object.keys(every).sort()).toEqual(['C1', 'P2']);
+    for (const p of ['C1', 'P2']) expect(every[p]).toBeLessThanOrEqual(fixed[p]);
+  });
+  it('every sequence of operations: a program closed and freed is loaded again at its address (ABA), and installed again', () => {
+    const m = buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 1, options: { progs: '1' } });
+    const sys = m.system;
+    const init = new Int32Array(sys.width);
+    sys.initial(init);
+    // breadth-first, until user space loads f1 into its freed image and then installs it
+    const seen = new Set([init.join()]);
+    const queue: { s: Int32Array; loaded: boolean }[] = [{ s: init, loaded: false }];
+    const next = new Int32Array(sys.width);
+    let found = '';
+    for (let h = 0; h < queue.length && !found; h++) {
+      const { s, loaded } = queue[h];
+      sys.expand(s, next, (a) => {
+        const d = m.describe(s, next, a);
+        const nowLoaded = loaded || /BPF_PROG_LOAD\) = f1, its image at the freed f1's address/.test(d.action);
+        if (loaded && /xchg\(&ptrs\[0\], f1\)/.test(d.action)) found = d.action;
+        const key = `${next.join()}:${nowLoaded}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          queue.push({ s: next.slice(), loaded: nowLoaded });
+        }
+      });
+    }
+    expect(found).toMatch(/old = xchg\(&ptrs\[0\], f1\)/);
   });
   it('the search is complete and reproducible', () => {
     const a = explore(buildTailcallCachedTarget({ protocol: 'rfc-2026', cpus: 2, options: {} }).system);
@@ -99,7 +136,7 @@ describe('tailcall-cached-target verdicts (docs/reference-verdicts.md section 4)
     expect(a.states).toBe(b.states);
   });
   it('bad input is exit 2', async () => {
-    for (const args of [['--updaters', 'update f1'], ['--updaters', 'update f1 | update f1'], ['--path', 'both'], ['--protocol', 'v6.7']]) {
+    for (const args of [['--updaters', 'update f1'], ['--updaters', 'update f1 | update f1'], ['--path', 'both'], ['--protocol', 'v6.7'], ['--progs', '0'], ['--progs', '2', '--updaters', 'update f1 | update f2']]) {
       const r = await cli('check', 'tailcall-cached-target', ...args);
       expect(r.code).toBe(2);
       expect(r.err).toHaveLength(1);

@@ -3,17 +3,47 @@
  * configuration, the verdict, state and transition counts and every
  * counterexample as printed. Run it only before a refactor that must not
  * change what the search finds: `npm run build && node dist/scripts/golden/record.js`.
+ *
+ * `node dist/scripts/golden/record.js MODEL...` re-records only those models'
+ * entries (the others are kept as recorded) and says, per entry, whether
+ * anything besides the printed counterexample text changed: for a change of
+ * wording or of the bytes a model prints, where the counts must stay.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { findModel } from '../../models/index.js';
 import { runCheck } from '../../src/check/result.js';
-import { goldenConfigs } from './configs.js';
+import { goldenConfigs, type GoldenConfig } from './configs.js';
 import { goldenOf } from './golden.js';
 
-const out = goldenConfigs().map((g) => {
+const FILE = new URL('../../../test/fixtures/golden/reference-checks.json', import.meta.url);
+const only = process.argv.slice(2);
+type Entry = { config: GoldenConfig } & ReturnType<typeof goldenOf>;
+
+function record(g: GoldenConfig): Entry {
   const def = findModel(g.model)!;
   const r = runCheck(def.build({ protocol: g.protocol, cpus: g.cpus, options: g.options }), { symmetry: g.symmetry });
   return { config: g, ...goldenOf(r) };
-});
-writeFileSync(new URL('../../../test/fixtures/golden/reference-checks.json', import.meta.url), JSON.stringify(out, null, 1) + '\n');
-console.log(`${out.length} configurations recorded`);
+}
+
+const counts = (e: ReturnType<typeof goldenOf>) =>
+  JSON.stringify([e.verdict, e.properties, e.states, e.transitions, e.depth, e.counterexamples.map((c) => [c.property, c.steps.length])]);
+
+if (only.length) {
+  // the recorded entries, in their order; only the named models' are run again
+  const before = JSON.parse(readFileSync(FILE, 'utf8')) as Entry[];
+  const out = before.map((was) => {
+    if (!only.includes(was.config.model)) return was;
+    const entry = record(was.config);
+    const same = counts(was) === counts(entry);
+    const text = JSON.stringify(was.counterexamples) === JSON.stringify(entry.counterexamples);
+    const g = was.config;
+    console.log(`${g.model} --protocol ${g.protocol} --cpus ${g.cpus} ${JSON.stringify(g.options)}: counts ${same ? 'unchanged' : 'CHANGED'}, counterexample text ${text ? 'unchanged' : 'changed'}`);
+    return entry;
+  });
+  writeFileSync(FILE, JSON.stringify(out, null, 1) + '\n');
+  console.log(`${out.filter((e) => only.includes(e.config.model)).length} configurations re-recorded`);
+} else {
+  const out = goldenConfigs().map(record);
+  writeFileSync(FILE, JSON.stringify(out, null, 1) + '\n');
+  console.log(`${out.length} configurations recorded`);
+}

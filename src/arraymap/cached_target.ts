@@ -25,6 +25,7 @@ import { createMachine, type EventObject } from 'xstate';
 import { EBUSY, EINVAL, ERANGE } from '../poke/errno.js';
 import { bugOn, type DescUpdateStep, type PokeStep, type StepSource } from './poke_desc_update.js';
 import type { ScriptOp } from './updater.js';
+import { userOpEvent, userOps } from './user-space.js';
 import { shippedProtocol } from '../protocol/shipped.js';
 
 export type CachedTargetProtocol = 'rfc-2026' | 'unlocked';
@@ -71,7 +72,9 @@ export type CachedStepMeta =
   | { op: 'put'; opIndex: number; prog: number; doc: string; source?: StepSource }
   | { op: 'close'; opIndex: number; prog: number; doc: string }
   | { op: 'done'; doc: string }
-  | { op: 'bug'; doc: string };
+  | { op: 'bug'; doc: string }
+  /** user space between two system calls (every sequence of operations) */
+  | { op: 'choose'; doc: string };
 
 export function cachedUpdaterEvents(progs: number): EventObject[] {
   const evs: EventObject[] = [{ type: 'STEP' }, { type: 'LOCK' }, { type: 'GP_DONE' }];
@@ -85,64 +88,106 @@ const pname = (k: number): string => (k ? `f${k}` : 'NULL');
 const addrName = (a: PokeStep['old_addr'], old: number, new_: number): string =>
   a === 'old' ? (old ? `${pname(old)}+off` : 'NULL') : a === 'new' ? (new_ ? `${pname(new_)}+off` : 'NULL') : a;
 
+/**
+ * The states of one map operation `o` (its lock, its xchg, then per old
+ * value the protocol's chain, then `closes`), named from `base`, ending in
+ * state `after`.
+ */
+function mapOpStates(states: Record<string, object>, o: ScriptOp, i: number, base: string, after: string, closes: readonly number[], proto: CachedProtocol, progs: number): void {
+  const verb = o.op === 'update' ? `bpf_fd_array_map_update_elem(ptrs[${o.key}] = ${pname(o.prog)})` : `fd_array_map_delete_elem(ptrs[${o.key}])`;
+  const cacheDoc = `bpf_tail_call_target_update: xchg(&ptrs[max_entries + ${o.key}], ${o.prog ? `${pname(o.prog)}->bpf_func + X86_TAIL_CALL_OFFSET` : '0'})`;
+  const xchgOn: object[] = [];
+  for (let old = 0; old <= progs; old++) {
+    const prefix = `${base}/old_${pname(old)}`;
+    const chain: { name: string; meta: CachedStepMeta }[] = [];
+    const add = (name: string, meta: CachedStepMeta): void => void chain.push({ name: `${prefix}/${name}`, meta });
+    let j = 0;
+    for (const c of proto.chain(old !== 0, o.prog !== 0)) {
+      if (c.op === 'cache') {
+        const doc = c.outside_mutex ? `${cacheDoc} (outside poke_mutex)` : `prog_array_map_poke_run: ${cacheDoc}`;
+        add('cache', { op: 'cache_xchg', opIndex: i, key: o.key, new_prog: o.prog, doc, source: c.source });
+      } else if (c.op === 'unlock') add('unlock', { op: 'unlock', opIndex: i, doc: 'mutex_unlock(&poke_mutex)', source: c.source });
+      else if (c.op === 'put') add('put', { op: 'put', opIndex: i, prog: old, doc: `bpf_prog_put(${pname(old)})`, source: c.source });
+      else {
+        const s = c.step;
+        if (s.kind === 'poke') {
+          add(`${j}_poke_${s.site}`, { op: 'poke', opIndex: i, step: s, old_prog: old, new_prog: o.prog, doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${addrName(s.old_addr, old, o.prog)}, ${addrName(s.new_addr, old, o.prog)})`, source: s.source });
+        } else {
+          add(`${j}_sync`, { op: 'sync_start', opIndex: i, doc: 'bpf_arch_poke_desc_update: synchronize_rcu(): a grace period starts', source: s.source });
+          add(`${j}_sync_wait`, { op: 'sync_wait', opIndex: i, doc: 'synchronize_rcu() returns', source: s.source });
+        }
+        j++;
+      }
+    }
+    for (const p of closes) add(`close_${pname(p)}`, { op: 'close', opIndex: i, prog: p, doc: `close(fd of ${pname(p)}): bpf_prog_put(${pname(p)})` });
+    xchgOn.push({ guard: ({ event }: { event: { old: number } }) => event.old === old, target: chain[0].name });
+    chain.forEach((c, j) => {
+      const next = j + 1 < chain.length ? chain[j + 1].name : after;
+      if (c.meta.op === 'poke') {
+        const step = c.meta.step;
+        states[c.name] = {
+          meta: { step: c.meta },
+          on: { RET: [{ guard: ({ event }: { event: { ret: number } }) => bugOn(step, event.ret), target: 'bug' }, { target: next }] },
+        };
+      } else {
+        states[c.name] = { meta: { step: c.meta }, on: { [c.meta.op === 'sync_wait' ? 'GP_DONE' : 'STEP']: next } };
+      }
+    });
+  }
+  states[`${base}/lock`] = {
+    meta: { step: { op: 'lock', opIndex: i, doc: `${verb}: mutex_lock(&poke_mutex)`, source: proto.lockSource(o.prog !== 0) } satisfies CachedStepMeta },
+    on: { LOCK: `${base}/xchg` },
+  };
+  states[`${base}/xchg`] = {
+    meta: { step: { op: 'xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `old = xchg(&ptrs[${o.key}], ${pname(o.prog)})`, source: proto.xchgSource(o.prog !== 0) } satisfies CachedStepMeta },
+    on: { XCHG_OLD: xchgOn },
+  };
+}
+
+const finalStates = (states: Record<string, object>): void => {
+  states.bug = { type: 'final', tags: ['P4'], meta: { step: { op: 'bug', doc: 'BUG_ON: a poke found unexpected bytes; the kernel oopses' } satisfies CachedStepMeta } };
+};
+
+/**
+ * One updater of every sequence of map operations (src/arraymap/user-space.ts's
+ * operations on key 0 and programs f1..f`progs`): from `user_space` it may
+ * update key 0 with any program, delete key 0, close a program's fd or load a
+ * program, forever. Which are enabled (the fd is open, the image is free),
+ * the references an update takes when it looks its fd up, and the closes and
+ * loads themselves are the model's to decide from the shared state.
+ */
+export function cachedAnyOpsUpdaterMachine(progs: number, protocol: CachedTargetProtocol | CachedProtocol, id: string) {
+  const proto = typeof protocol === 'string' ? CACHED_PROTOCOLS[protocol] : protocol;
+  const states: Record<string, object> = {};
+  const on: object[] = [];
+  userOps(progs).forEach((o, i) => {
+    const ev = userOpEvent(o) as EventObject & { op: string; prog: number };
+    const guard = ({ event }: { event: { op: string; prog: number } }) => event.op === ev.op && event.prog === ev.prog;
+    if (o.op === 'update' || o.op === 'delete') {
+      const base = o.op === 'update' ? `update_f${o.prog}` : 'delete';
+      mapOpStates(states, { op: o.op, key: 0, prog: o.op === 'update' ? o.prog : 0 }, i, base, 'user_space', [], proto, progs);
+      on.push({ guard, target: `${base}/lock` });
+    } else on.push({ guard, target: 'user_space' });
+  });
+  states.user_space = { meta: { step: { op: 'choose', doc: 'user space chooses its next system call' } satisfies CachedStepMeta }, on: { USER: on } };
+  finalStates(states);
+  return createMachine({ id, initial: 'user_space', states } as never);
+}
+
+export function cachedAnyOpsEvents(progs: number): EventObject[] {
+  return [...cachedUpdaterEvents(progs), ...userOps(progs).map(userOpEvent)];
+}
+
 /** The updater machine for `script` (program numbers 1-based, all on `key`s of one prog array) under a shipped protocol or a compiled file. */
 export function cachedTargetUpdaterMachine(script: readonly ScriptOp[], protocol: CachedTargetProtocol | CachedProtocol, progs: number, id: string) {
   const proto = typeof protocol === 'string' ? CACHED_PROTOCOLS[protocol] : protocol;
   const states: Record<string, object> = {};
   const opStart = (i: number): string => (i < script.length ? `op${i}/lock` : 'done');
   script.forEach((o, i) => {
-    const base = `op${i}`;
-    const verb = o.op === 'update' ? `bpf_fd_array_map_update_elem(ptrs[${o.key}] = ${pname(o.prog)})` : `fd_array_map_delete_elem(ptrs[${o.key}])`;
-    const cacheDoc = `bpf_tail_call_target_update: xchg(&ptrs[max_entries + ${o.key}], ${o.prog ? `${pname(o.prog)}->bpf_func + X86_TAIL_CALL_OFFSET` : '0'})`;
     const closes = o.prog && !script.slice(i + 1).some((p) => p.prog === o.prog) ? [o.prog] : [];
-    const xchgOn: object[] = [];
-    for (let old = 0; old <= progs; old++) {
-      const prefix = `${base}/old_${pname(old)}`;
-      const chain: { name: string; meta: CachedStepMeta }[] = [];
-      const add = (name: string, meta: CachedStepMeta): void => void chain.push({ name: `${prefix}/${name}`, meta });
-      let j = 0;
-      for (const c of proto.chain(old !== 0, o.prog !== 0)) {
-        if (c.op === 'cache') {
-          const doc = c.outside_mutex ? `${cacheDoc} (outside poke_mutex)` : `prog_array_map_poke_run: ${cacheDoc}`;
-          add('cache', { op: 'cache_xchg', opIndex: i, key: o.key, new_prog: o.prog, doc, source: c.source });
-        } else if (c.op === 'unlock') add('unlock', { op: 'unlock', opIndex: i, doc: 'mutex_unlock(&poke_mutex)', source: c.source });
-        else if (c.op === 'put') add('put', { op: 'put', opIndex: i, prog: old, doc: `bpf_prog_put(${pname(old)})`, source: c.source });
-        else {
-          const s = c.step;
-          if (s.kind === 'poke') {
-            add(`${j}_poke_${s.site}`, { op: 'poke', opIndex: i, step: s, old_prog: old, new_prog: o.prog, doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${addrName(s.old_addr, old, o.prog)}, ${addrName(s.new_addr, old, o.prog)})`, source: s.source });
-          } else {
-            add(`${j}_sync`, { op: 'sync_start', opIndex: i, doc: 'bpf_arch_poke_desc_update: synchronize_rcu(): a grace period starts', source: s.source });
-            add(`${j}_sync_wait`, { op: 'sync_wait', opIndex: i, doc: 'synchronize_rcu() returns', source: s.source });
-          }
-          j++;
-        }
-      }
-      for (const p of closes) add(`close_${pname(p)}`, { op: 'close', opIndex: i, prog: p, doc: `close(fd of ${pname(p)}): bpf_prog_put(${pname(p)})` });
-      xchgOn.push({ guard: ({ event }: { event: { old: number } }) => event.old === old, target: chain[0].name });
-      chain.forEach((c, j) => {
-        const after = j + 1 < chain.length ? chain[j + 1].name : opStart(i + 1);
-        if (c.meta.op === 'poke') {
-          const step = c.meta.step;
-          states[c.name] = {
-            meta: { step: c.meta },
-            on: { RET: [{ guard: ({ event }: { event: { ret: number } }) => bugOn(step, event.ret), target: 'bug' }, { target: after }] },
-          };
-        } else {
-          states[c.name] = { meta: { step: c.meta }, on: { [c.meta.op === 'sync_wait' ? 'GP_DONE' : 'STEP']: after } };
-        }
-      });
-    }
-    states[`${base}/lock`] = {
-      meta: { step: { op: 'lock', opIndex: i, doc: `${verb}: mutex_lock(&poke_mutex)`, source: proto.lockSource(o.prog !== 0) } satisfies CachedStepMeta },
-      on: { LOCK: `${base}/xchg` },
-    };
-    states[`${base}/xchg`] = {
-      meta: { step: { op: 'xchg', opIndex: i, key: o.key, new_prog: o.prog, doc: `old = xchg(&ptrs[${o.key}], ${pname(o.prog)})`, source: proto.xchgSource(o.prog !== 0) } satisfies CachedStepMeta },
-      on: { XCHG_OLD: xchgOn },
-    };
+    mapOpStates(states, o, i, `op${i}`, opStart(i + 1), closes, proto, progs);
   });
   states.done = { type: 'final', meta: { step: { op: 'done', doc: 'the script is done' } satisfies CachedStepMeta } };
-  states.bug = { type: 'final', tags: ['P4'], meta: { step: { op: 'bug', doc: 'BUG_ON: a poke found unexpected bytes; the kernel oopses' } satisfies CachedStepMeta } };
+  finalStates(states);
   return createMachine({ id, initial: opStart(0), states } as never);
 }

@@ -81,8 +81,10 @@ export interface PokeProtocol {
  */
 const SUMMARIES: Record<string, string> = {
   rfc: 'Fijalkowski RFC (Jul 2020): install pokes target then bypass; update pokes target; remove pokes only the bypass back to jmp out (never back to C); the old bytes are reverse-computed from the text ("faked"), so nothing is checked.',
+  'v5.5':
+    'v5.5 to v5.9 (da765a2f5993, 428d5df1fa4f): one site (poke->ip, later tailcall_target) poked from old to new in one call through bpf_arch_text_poke; BUG_ON(ret < 0 && ret != -EINVAL).',
   'v5.10':
-    'merged in v5.10 (ebf7d1f508a7): install target then bypass; update target; remove: bypass to jmp out, synchronize_rcu() if it wrote, target to nop. Pokes through bpf_arch_text_poke; BUG_ON(ret < 0 && ret != -EINVAL).',
+    'v5.10 to v6.6 (ebf7d1f508a7; replaced in v6.7 by 4b7de801606e): install target then bypass; update target; remove: bypass to jmp out, synchronize_rcu() if it wrote, target to nop. Pokes through bpf_arch_text_poke; BUG_ON(ret < 0 && ret != -EINVAL).',
   'v6.7': 'bpf_arch_poke_desc_update (4b7de801606e, v6.7): the v5.10 order through __bpf_arch_text_poke, BUG_ON(ret < 0).',
   'no-sync': 'broken: v5.10 without the synchronize_rcu() between the two pokes of a removal.',
   'bypass-first': 'broken: v5.10 with the install order swapped (bypass to nop before the target jump is written).',

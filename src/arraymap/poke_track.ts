@@ -62,7 +62,7 @@ export function pokeTrackLoader(protocol: PokeTrackProtocol): AnyStateMachine {
   const auxes: AuxName[] = subprogs ? ['main', 'sub'] : ['main'];
   const step = (meta: TrackStepMeta, target: string) => ({ meta: { step: meta }, on: { STEP: target } });
   const states: Record<string, object> = {
-    track_main: step({ op: 'track', aux: 'main', doc: 'verifier (fixup_bpf_calls / do_misc_fixups): map_poke_track(map, prog->aux)' }, 'verified'),
+    track_main: step({ op: 'track', aux: 'main', doc: 'verifier (fixup_bpf_calls; do_misc_fixups since v5.13): map_poke_track(map, prog->aux)' }, 'verified'),
     verified: {
       meta: { step: { op: 'plain', doc: 'the rest of verification' } satisfies TrackStepMeta },
       on: { FAIL: fixedRelease ? 'release_maps_untrack' : 'release_maps_put', OK: subprogs ? 'jit_subprogs' : 'loaded' },

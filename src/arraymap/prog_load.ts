@@ -4,7 +4,8 @@
  * step that another CPU's map update can interleave with.
  *
  * Load (`bpf_prog_load`):
- *   1. `bpf_check` -> `do_misc_fixups` -> `prog_array_map_poke_track`: the
+ *   1. `bpf_check` -> `fixup_bpf_calls` (v5.5-v5.12; `do_misc_fixups` since
+ *      e6ac593372aa, v5.13) -> `prog_array_map_poke_track`: the
  *      program's aux joins `array->aux->poke_progs` (under poke_mutex);
  *   2. `bpf_int_jit_compile` -> `bpf_tail_call_direct_fixup`, under
  *      poke_mutex: `target = array->ptrs[key]`; if set, poke the target site
@@ -72,7 +73,7 @@ export const progLoadMachine = setup({
   initial: 'map_poke_track',
   context: { target: 0 },
   states: {
-    map_poke_track: step({ op: 'track', lock: true, doc: 'bpf_check: do_misc_fixups: prog_array_map_poke_track(map, aux) (under poke_mutex)' }, 'fixup_lock'),
+    map_poke_track: step({ op: 'track', lock: true, doc: 'bpf_check: fixup_bpf_calls (do_misc_fixups since v5.13): prog_array_map_poke_track(map, aux) (under poke_mutex)' }, 'fixup_lock'),
     fixup_lock: {
       meta: { step: { op: 'fixup_lock', lock: true, doc: 'bpf_int_jit_compile: bpf_tail_call_direct_fixup: mutex_lock(&array->aux->poke_mutex); target = array->ptrs[key]' } satisfies LoadStepMeta },
       on: {

@@ -439,6 +439,7 @@ export function cutoffResult(build: (cpus: number) => CheckableModel, opts: Chec
   // sequence; its level; its protocol source), as the summary line's brackets give it.
   const config = Object.entries(r.config).map(([k, v]) => `${k}: ${v}`).join('; ');
   if (config) scope += `; for ${config}`;
+  if (r.about?.assumes) scope += `; assumes ${r.about.assumes}`;
   const claimed = !o.failure && agree && r.verdict !== 'incomplete';
   return {
     ...r,

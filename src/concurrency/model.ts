@@ -113,6 +113,8 @@ export interface ModelOption {
   values?: readonly string[];
   default: string;
   description: string;
+  /** The protocols the option means something for (all when absent): its default is not listed for the others. */
+  protocols?: readonly string[];
 }
 
 export interface ModelConfig {

@@ -27,7 +27,7 @@ import { hexAddr } from '../jit/x86/x86.js';
 
 export type DispatcherProtocol = 'v6.1' | 'v6.2';
 export const DISPATCHER_PROTOCOLS: Record<DispatcherProtocol, string> = {
-  'v6.1': 'c86df29d11df (v6.1, static_call): write the inactive half, switch the static call to it; no grace period before the half can be rewritten',
+  'v6.1': 'c86df29d11df (v6.1, static_call): write the inactive half, switch the static call to it; no grace period before the half can be rewritten (so since the dispatcher\'s first version, 75ccbef6369e, v5.6, until v6.2)',
   'v6.2': '4121d4481b72 (v6.2): the same, then synchronize_rcu() so that CPUs in the old half leave it before a later update rewrites it',
 };
 
@@ -76,7 +76,9 @@ export type DispatcherStepMeta =
   | { op: 'static_call'; opIndex: number; target: CallTarget; doc: string }
   | { op: 'sync_start'; opIndex: number; doc: string }
   | { op: 'sync_wait'; opIndex: number; doc: string }
-  | { op: 'done'; doc: string };
+  | { op: 'done'; doc: string }
+  /** user space between two XDP attach / detach / replace calls (src/dispatcher/user-space.ts) */
+  | { op: 'choose'; doc: string };
 
 /** An image the updater writes: which half, for which programs, and its bytes. */
 export interface DispatcherImage {
@@ -92,6 +94,79 @@ export interface DispatcherPlan {
 
 const pname = (k: number): string => (k ? `f${k}` : 'NULL');
 
+/** The sequential `struct bpf_dispatcher` an update reads and changes: progs[] (prog + users), image_off. */
+export interface DispatcherState {
+  progs: { prog: number; users: number }[];
+  image_off: number;
+}
+
+/**
+ * One `bpf_dispatcher_change_prog(d, from, to)` call as the XDP attach path
+ * makes it (operation `opIndex`), run on the sequential dispatcher `d` (which
+ * it changes): its atomic steps, starting with the driver's install. `image`
+ * numbers an image the update writes (its half, its programs, its bytes).
+ */
+export function changeProgSteps(
+  d: DispatcherState,
+  { from, to }: DispatcherOp,
+  opIndex: number,
+  protocol: DispatcherProtocol,
+  image: bigint,
+  bpf_func: readonly bigint[],
+  imageIndex: (img: DispatcherImage) => number,
+  env?: JitEnv,
+): DispatcherStepMeta[] {
+  const steps: DispatcherStepMeta[] = [];
+  const i = opIndex;
+  const progs = d.progs;
+  const dev = `dev${from || to}`;
+  steps.push({ op: 'install', opIndex: i, from, to, doc: `dev_xdp_install(${dev}): the driver installs ${pname(to)} (${dev}->xdp_prog = ${pname(to)})` });
+  const prev_num_progs = progs.length;
+  let changed = false;
+  // bpf_dispatcher_remove_prog(d, from)
+  const e = progs.findIndex((p) => p.prog === from);
+  if (from && e >= 0 && --progs[e].users === 0) {
+    progs.splice(e, 1);
+    changed = true;
+  }
+  // bpf_dispatcher_add_prog(d, to)
+  if (to) {
+    const f = progs.find((p) => p.prog === to);
+    if (f) f.users++;
+    else {
+      if (progs.length >= BPF_DISPATCHER_MAX) throw new DispatcherScriptError('the dispatcher is full');
+      progs.push({ prog: to, users: 1 });
+      changed = true;
+    }
+  }
+  if (!changed) return steps;
+  const head = `bpf_dispatcher_change_prog(d, ${pname(from)}, ${pname(to)}): mutex_lock(&d->mutex); bpf_dispatcher_update(d, prev_num_progs=${prev_num_progs})`;
+  const noff = prev_num_progs ? d.image_off ^ BPF_DISPATCHER_HALF : 0;
+  const half = (noff ? 1 : 0) as 0 | 1;
+  const at = image + BigInt(noff);
+  const hasNew = progs.length > 0;
+  if (hasNew) {
+    const sorted = progs.map((p) => p.prog).sort((a, b) => a - b);
+    const bytes = arch_prepare_bpf_dispatcher(at, sorted.map((k) => bpf_func[k - 1]), env);
+    const img = imageIndex({ half, progs: sorted, bytes });
+    const copy = `bpf_arch_text_copy(image + 0x${noff.toString(16)}, rw_image + 0x${noff.toString(16)}, PAGE_SIZE / 2)`;
+    steps.push({ op: 'copy_begin', opIndex: i, half, doc: `${head}: noff = 0x${noff.toString(16)}; image for {${sorted.map(pname).join(', ')}} built in rw_image; ${copy} starts writing ${hexAddr(at)}` });
+    steps.push({ op: 'copy_end', opIndex: i, half, image: img, doc: `${copy} done` });
+  }
+  const target: CallTarget = hasNew ? half : 'nop_func';
+  const call = `__BPF_DISPATCHER_UPDATE(d, ${hasNew ? `image + 0x${noff.toString(16)}` : 'bpf_dispatcher_nop_func'}): __static_call_update pokes the trampoline`;
+  const unlock = `${hasNew ? `d->image_off = 0x${noff.toString(16)}; ` : ''}mutex_unlock(&d->mutex)`;
+  if (protocol === 'v6.2') {
+    steps.push({ op: 'static_call', opIndex: i, target, doc: hasNew ? call : `${head}: no programs left; ${call}` });
+    steps.push({ op: 'sync_start', opIndex: i, doc: 'synchronize_rcu(): a grace period starts' });
+    steps.push({ op: 'sync_wait', opIndex: i, doc: `synchronize_rcu() returns: every CPU that was a reader at its start has left; ${unlock}` });
+  } else {
+    steps.push({ op: 'static_call', opIndex: i, target, doc: `${hasNew ? call : `${head}: no programs left; ${call}`}; ${unlock}` });
+  }
+  if (hasNew) d.image_off = noff;
+  return steps;
+}
+
 /**
  * Runs the script on a sequential `struct bpf_dispatcher` and returns the
  * updater's atomic steps. `bpf_func[k - 1]` is program k's address; `image`
@@ -104,57 +179,11 @@ export function planDispatcherUpdates(
   bpf_func: readonly bigint[],
   env?: JitEnv,
 ): DispatcherPlan {
-  // struct bpf_dispatcher: progs[] (prog + users), num_progs, image_off
-  const progs: { prog: number; users: number }[] = [];
-  let image_off = 0;
+  const d: DispatcherState = { progs: [], image_off: 0 };
   const steps: DispatcherStepMeta[] = [];
   const images: DispatcherImage[] = [];
-  ops.forEach(({ from, to }, i) => {
-    const dev = `dev${from || to}`;
-    steps.push({ op: 'install', opIndex: i, from, to, doc: `dev_xdp_install(${dev}): the driver installs ${pname(to)} (${dev}->xdp_prog = ${pname(to)})` });
-    const prev_num_progs = progs.length;
-    let changed = false;
-    // bpf_dispatcher_remove_prog(d, from)
-    const e = progs.findIndex((p) => p.prog === from);
-    if (from && e >= 0 && --progs[e].users === 0) {
-      progs.splice(e, 1);
-      changed = true;
-    }
-    // bpf_dispatcher_add_prog(d, to)
-    if (to) {
-      const f = progs.find((p) => p.prog === to);
-      if (f) f.users++;
-      else {
-        if (progs.length >= BPF_DISPATCHER_MAX) throw new DispatcherScriptError('the dispatcher is full');
-        progs.push({ prog: to, users: 1 });
-        changed = true;
-      }
-    }
-    if (!changed) return;
-    const head = `bpf_dispatcher_change_prog(d, ${pname(from)}, ${pname(to)}): mutex_lock(&d->mutex); bpf_dispatcher_update(d, prev_num_progs=${prev_num_progs})`;
-    const noff = prev_num_progs ? image_off ^ BPF_DISPATCHER_HALF : 0;
-    const half = (noff ? 1 : 0) as 0 | 1;
-    const at = image + BigInt(noff);
-    const hasNew = progs.length > 0;
-    if (hasNew) {
-      const sorted = progs.map((p) => p.prog).sort((a, b) => a - b);
-      const bytes = arch_prepare_bpf_dispatcher(at, sorted.map((k) => bpf_func[k - 1]), env);
-      images.push({ half, progs: sorted, bytes });
-      const copy = `bpf_arch_text_copy(image + 0x${noff.toString(16)}, rw_image + 0x${noff.toString(16)}, PAGE_SIZE / 2)`;
-      steps.push({ op: 'copy_begin', opIndex: i, half, doc: `${head}: noff = 0x${noff.toString(16)}; image for {${sorted.map(pname).join(', ')}} built in rw_image; ${copy} starts writing ${hexAddr(at)}` });
-      steps.push({ op: 'copy_end', opIndex: i, half, image: images.length - 1, doc: `${copy} done` });
-    }
-    const target: CallTarget = hasNew ? half : 'nop_func';
-    const call = `__BPF_DISPATCHER_UPDATE(d, ${hasNew ? `image + 0x${noff.toString(16)}` : 'bpf_dispatcher_nop_func'}): __static_call_update pokes the trampoline`;
-    const unlock = `${hasNew ? `d->image_off = 0x${noff.toString(16)}; ` : ''}mutex_unlock(&d->mutex)`;
-    if (protocol === 'v6.2') {
-      steps.push({ op: 'static_call', opIndex: i, target, doc: hasNew ? call : `${head}: no programs left; ${call}` });
-      steps.push({ op: 'sync_start', opIndex: i, doc: 'synchronize_rcu(): a grace period starts' });
-      steps.push({ op: 'sync_wait', opIndex: i, doc: `synchronize_rcu() returns: every CPU that was a reader at its start has left; ${unlock}` });
-    } else {
-      steps.push({ op: 'static_call', opIndex: i, target, doc: `${hasNew ? call : `${head}: no programs left; ${call}`}; ${unlock}` });
-    }
-    if (hasNew) image_off = noff;
+  ops.forEach((op, i) => {
+    steps.push(...changeProgSteps(d, op, i, protocol, image, bpf_func, (img) => images.push(img) - 1, env));
   });
   steps.push({ op: 'done', doc: 'the script is done' });
   return { steps, images };

@@ -148,7 +148,7 @@ export interface JittedGraph {
   max_tail_call_cnt: number;
 }
 
-/** JIT-compiles the graph's program with `profile` (e.g. '6.1', '6.12'), function k at base + k * spacing. */
+/** JIT-compiles the graph's program with `profile` (e.g. '5.10', '6.12'), function k at base + k * spacing. */
 export function jitGraph(g: CallGraph, profile: string, base: bigint, spacing = 0x400n): JittedGraph {
   const env = makeEnv({ cfg: defaultJitConfig(profile), values: new Map([[`map:${MAP_ID}`, MAP_ADDRESS]]) });
   const prog = analyzeProgram(graphProgram(g), env.cfg.profile);

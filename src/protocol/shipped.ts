@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadProtocol, type ProtocolFile } from './protocol-file.js';
 
-export const SHIPPED_PROTOCOLS: readonly string[] = ['v5.10', 'v6.7', 'rfc', 'no-sync', 'bypass-first', 'rfc-2026', 'unlocked'];
+export const SHIPPED_PROTOCOLS: readonly string[] = ['v5.5', 'v5.10', 'v6.7', 'rfc', 'no-sync', 'bypass-first', 'rfc-2026', 'unlocked'];
 
 function findDir(): string {
   for (const rel of ['../../protocols/', '../../../protocols/']) {

@@ -58,6 +58,9 @@ export function reportHtml(outcomes: ReferenceOutcome[], graphs: ReportGraphs, o
       body.push(
         `<p><b class="verdict ${r.verdict}">${esc(r.verdict.toUpperCase())}</b>${violated.length ? ` (${esc(violated.join(', '))})` : ''}; expected ${esc(o.check.expected)}${o.ok ? '' : ' — <b>MISMATCH</b>'}. ${r.states.toLocaleString('en-US')} states, ${r.transitions.toLocaleString('en-US')} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s${r.symmetry ? ', symmetry reduced' : ''}${r.limit ? `; stopped by --${esc(r.limit)}, nothing proved` : ''}.</p>`,
       );
+      // which kernel's bytes the check ran on (about.ts), and what its claim covers
+      if (r.about?.bytes) body.push(`<p class="bytes"><b>bytes:</b> ${esc(r.about.bytes)}</p>`);
+      if (r.about?.scope) body.push(`<p class="scope"><b>scope:</b> ${esc(r.about.scope)}</p>`);
       if (g.protocol) body.push(figure(g.protocol, 'protocol'));
       if (g.actors.length) body.push(`<details><summary>this check's machines (${g.actors.length})</summary>`, ...g.actors.map((x) => figure(x, 'machine')), '</details>');
       r.counterexamples.forEach((c, k) => {

@@ -35,6 +35,15 @@ export function summaryMarkdown(outcomes: ReferenceOutcome[]): string {
   for (const o of outcomes) for (const p of o.result.properties) props.set(`${o.model} ${p.id}`, p.description);
   out.push('', `✓ holds (complete search) · ✗ violated · ? incomplete (a limit stopped the search) · – not checked (the protocol does not promise it); **bold**: not as expected.`, '');
   for (const [k, d] of props) out.push(`- ${k}: ${esc(d)}`);
+  // Which kernel's bytes each check ran on (about.ts): one line per distinct text, naming its checks.
+  const bytes = new Map<string, string[]>();
+  for (const o of outcomes) {
+    const b = o.result.about?.bytes ?? '(not stated)';
+    const opts = optionsText(o.check.options);
+    bytes.set(b, [...(bytes.get(b) ?? []), `${o.model} ${o.check.protocol}${opts ? ` ${opts}` : ''} (${o.check.every ? 'every' : o.check.cpus} CPUs)`]);
+  }
+  out.push('', '## Bytes each check ran on', '');
+  for (const [b, checks] of bytes) out.push(`- ${[...new Set(checks)].join(', ')}: ${esc(b)}`);
   out.push('');
   return out.join('\n');
 }

@@ -41,9 +41,9 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
   const base: JitConfig = {
     profile,
     indirect_jump: 'retpoline',
-    int3_after_indirect_jump: profile.layout !== 'v5.5', // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
+    int3_after_indirect_jump: profile.sls, // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
     return_kind: 'ret',
-    sls: profile.layout !== 'v5.5',
+    sls: profile.sls,
     bmi2: modern,
     imm8_jmp_max: modern ? 123 : 127,
     mov_imm64_simm32: modern,

@@ -233,8 +233,12 @@ function call(insn: BpfInsn, idx: number, ip: bigint, fn: JitFunction, tail_call
   const layout = env.cfg.profile.layout;
   const pseudo = insn.src_reg === BPF_PSEUDO_CALL;
   const b: number[] = [];
-  // v5.10-6.11: the whole counter slot (rax = tail_call_cnt); v6.12+: tail_call_cnt_ptr, for BPF-to-BPF calls only
-  if (tail_call_reachable && layout === 'v5.10-6.11') b.push(...emit_mov_rax_rbp_disp32(-round_up8(fn.stack_depth) - 8));
+  // v5.10-6.11: the whole counter slot (rax = tail_call_cnt), at rbp - round_up(S, 8) - 8 since ff672c67ee76
+  // (v5.19), at rbp - (S + 8) before it; v6.12+: tail_call_cnt_ptr, for BPF-to-BPF calls only
+  if (tail_call_reachable && layout === 'v5.10-6.11') {
+    const S = fn.stack_depth;
+    b.push(...emit_mov_rax_rbp_disp32(env.cfg.profile.call_tcc_off_rounded ? -round_up8(S) - 8 : -(S + 8)));
+  }
   if (tail_call_reachable && layout === 'v6.12+' && pseudo) b.push(...emit_mov_rax_rbp_disp32(tcc_ptr_off(fn.stack_depth)));
   const callIp = ip + BigInt(b.length);
   let target: bigint;

@@ -57,8 +57,10 @@ export function new_poke_descriptor(map: string, key: number, insn_idx: number):
 
 /** v5.5's counter: the dword at rbp - 36 - MAX_BPF_STACK. */
 const V5_5_TCC_OFF = -36 - 512;
-/** `RETPOLINE_RAX_BPF_JIT`: call do_rop; pause; lfence; jmp .-7; mov %rax,(%rsp); ret. */
+/** `RETPOLINE_RAX_BPF_JIT` (v5.5): call do_rop; pause; lfence; jmp .-7; mov %rax,(%rsp); ret. */
 const RETPOLINE_RAX = [0xe8, 0x07, 0x00, 0x00, 0x00, 0xf3, 0x90, 0x0f, 0xae, 0xe8, 0xeb, 0xf9, 0x48, 0x89, 0x04, 0x24, 0xc3];
+/** `RETPOLINE_RCX_BPF_JIT` (v5.10 to v5.16, asm/nospec-branch.h): the same through rcx, `mov %rcx,(%rsp)`. */
+const RETPOLINE_RCX = [0xe8, 0x07, 0x00, 0x00, 0x00, 0xf3, 0x90, 0x0f, 0xae, 0xe8, 0xeb, 0xf9, 0x48, 0x89, 0x0c, 0x24, 0xc3];
 
 /** The counter's dword for v5.5 and v5.10-6.11 (`tcc_off`): rbp - 4 - round_up(S, 8) since v5.10. */
 const tcc_off = (stack_depth: number, env: JitEnv): number =>
@@ -87,7 +89,7 @@ function counter_check(stack_depth: number, env: JitEnv): number[] {
 /** v5.5 and v5.10-6.11 count before jumping on: add eax, 1; mov [rbp + tcc_off], eax. */
 const counter_inc = (stack_depth: number, env: JitEnv): number[] => [...emit_add_eax_1(), ...emit_mov_rbp_disp32_eax(tcc_off(stack_depth, env))];
 
-/** `jcc` over the limit: `ja` with MAX 32 (v5.5), `jae` since MAX 33 (v5.17). */
+/** `jcc` over the limit: `ja` with MAX 32 (v5.5 to v5.16), `jae` since MAX 33 (ebf7f6f0a6cd, v5.17). */
 const limit_jcc = (env: JitEnv): number => (env.cfg.profile.max_tail_call_cnt === 32 ? X86_JA : X86_JAE);
 
 /**
@@ -189,8 +191,11 @@ export function emit_bpf_tail_call_indirect(
   // goto *(prog->bpf_func + X86_TAIL_CALL_OFFSET);
   out.push(...emit_mov_reg_reg_disp8(reg, lay.bpf_prog_bpf_func));
   out.push(...emit_add_reg_imm8(reg, p.tail_call_offset));
-  if (v5_5) out.push(...(env.cfg.indirect_jump === 'plain' ? emit_jmp_reg('rax') : RETPOLINE_RAX));
-  else out.push(...emit_indirect_jump(ip + BigInt(out.length), env));
+  if (p.inline_retpoline) {
+    // RETPOLINE_RAX_BPF_JIT() / RETPOLINE_RCX_BPF_JIT(): the inline retpoline whenever CONFIG_RETPOLINE is
+    // set (these kernels had no lfence form here), else jmp *reg
+    out.push(...(env.cfg.indirect_jump === 'plain' ? emit_jmp_reg(reg) : v5_5 ? RETPOLINE_RAX : RETPOLINE_RCX));
+  } else out.push(...emit_indirect_jump(ip + BigInt(out.length), env));
   for (const at of fix) out[at] = imm8(out.length - (at + 1));
   return out;
 }
