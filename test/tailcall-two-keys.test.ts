@@ -11,6 +11,7 @@ import { findModel } from '../models/index.js';
 import { tailcallPokeWorld } from '../models/tailcall-common.js';
 import { loadFixture } from '../src/jit/oracle/fixture.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
+import { DEFAULT_PROFILE } from '../src/jit/x86/profile.js';
 import { runCheck } from '../src/check/result.js';
 import type { TypedModel } from '../src/model/index.js';
 
@@ -41,7 +42,7 @@ function summaries(m: TypedModel): string[] {
 describe('tailcall-poke --keys 2', () => {
   it("runs over caller_two's real image and both descriptors' sites", () => {
     const fx = loadFixture(join(ORACLE, 'caller_two__a_initial.json'));
-    const world = tailcallPokeWorld(3, 2);
+    const world = tailcallPokeWorld(3, DEFAULT_PROFILE, 2); // the oracle's kernel, 6.1
     expect(world.caller.address).toBe(fx.image_address);
     expect(hexBytes(world.caller.bytes)).toBe(hexBytes(fx.bytes));
     const sites = fx.tail_call_sites.filter((s) => s.kind === 'direct');
