@@ -165,7 +165,12 @@ describe.each(CASES)('capture writer, $name', ({ k, config }) => {
       expect(f.kernel_version).toBe(k.release);
       expect(f.kernel_debian_package_version).toBe(k.deb);
       expect(f.kernel_image_sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(Object.keys(f.guest_cpu)).toEqual(['vendor', 'model', 'spectre_v2', 'retbleed', 'spec_rstack_overflow', 'indirect_target_selection', 'bugs']);
+      // the shared oracle's keys first, then every other vulnerabilities/* line of the guest, then bugs
+      const keys = Object.keys(f.guest_cpu);
+      expect(keys.slice(0, 6)).toEqual(['vendor', 'model', 'spectre_v2', 'retbleed', 'spec_rstack_overflow', 'indirect_target_selection']);
+      expect(keys.slice(6, -1)).toEqual([...keys.slice(6, -1)].sort());
+      expect(keys).toEqual(expect.arrayContaining(['meltdown', 'spectre_v1', 'mds', 'l1tf']));
+      expect(keys.at(-1)).toBe('bugs');
       expect(f.sysctl['sysctl.net.core.bpf_jit_harden']).toBe('0');
       expect(f.sysctl['sysctl.net.core.bpf_jit_enable']).toBe('1');
       expect(f.x86_tail_call_offset).toBe(k.tco);
@@ -397,4 +402,43 @@ describe.runIf(objdumpAvailable())('disassembly files', () => {
     expect(f?.dis).toMatch(/jmp\s+0xffffffff81e015a0\s+<__x86_indirect_thunk_rcx>/);
     expect(f?.json.disassembly_file).toBe('caller_ind__a_initial.dis');
   });
+});
+
+/** Captures made with `capture.sh --cpu`: layout `<kernel>/<cpu>/<config>/`, no `.dis`. */
+describe('capture writer, the CPU matrix (--cpu)', () => {
+  const root = join('test', 'fixtures', 'capture-transcripts');
+  const runs = readdirSync(root)
+    .flatMap((k) => readdirSync(join(root, k)).map((c) => [k, c]))
+    .filter(([k, c]) => existsSync(join(root, k, c)) && !existsSync(join(root, k, c, 'host.json')))
+    .flatMap(([k, c]) => readdirSync(join(root, k, c)).map((cfg) => [k, c, cfg]));
+  it('every kernel of the matrix has all six CPU models', () => {
+    for (const k of ['linux-6.1.0-56-amd64', 'linux-6.12.118+deb12-amd64', 'linux-5.10.0-46-amd64']) {
+      expect(new Set(runs.filter((r) => r[0] === k).map((r) => r[1]))).toEqual(
+        new Set(['Cascadelake-Server', 'EPYC-Milan', 'EPYC-Rome', 'Icelake-Server', 'Skylake-Client', 'max']),
+      );
+    }
+  });
+  for (const [k, cpu, cfg] of runs) {
+    it(`${k} ${cpu} ${cfg}: reproduces the committed fixtures, with the CPU model, family and every vulnerabilities line`, () => {
+      const dir = join(root, k, cpu, cfg);
+      const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as HostInfo;
+      expect([host.cpu_model, host.layout, host.config]).toEqual([cpu, 'per-cpu', cfg]);
+      const result = buildFixtures(parseTranscript(readFileSync(join(dir, 'transcript.txt'), 'utf8')), host, {
+        transcriptLabel: join(dir, 'transcript.txt'),
+        disassemble: false,
+      });
+      expect(result.warnings).toEqual([]);
+      expect(result.subdir).toBe(join(cpu, cfg));
+      expect(result.fixtures).toHaveLength(111);
+      const fixtureRoot = k.startsWith('linux-5.10') ? 'captured-v5.10' : 'captured';
+      for (const f of result.fixtures) {
+        const committed = JSON.parse(readFileSync(join('test', 'fixtures', fixtureRoot, k, cpu, cfg, f.file), 'utf8')) as Json;
+        expect(f.json, f.file).toEqual(committed);
+      }
+      const g = result.fixtures[0].json.guest_cpu as Record<string, string>;
+      expect(Object.keys(g).slice(0, 3)).toEqual(['vendor', 'family', 'model']);
+      expect(g.family).toMatch(/^\d+$/);
+      expect(result.fixtures[0].json.qemu).toContain(`-cpu ${cpu} `);
+    });
+  }
 });

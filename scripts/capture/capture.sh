@@ -15,7 +15,12 @@ usage() {
 	cat <<'EOF'
 usage: scripts/capture/capture.sh [options]
 
-  --config NAME       default | nomitigations | rethunk | all   (repeatable; default: default,nomitigations)
+  --config NAME       default | nomitigations | retbleed-stuff | eibrs | rethunk | all
+                      (repeatable or a comma list; default: default,nomitigations)
+  --cpu MODEL         QEMU -cpu model for the guest (repeatable or a comma list, e.g.
+                      Skylake-Client,Icelake-Server,EPYC-Milan,max). Every config is booted on
+                      every model; fixtures go to DIR/linux-<release>/<MODEL>/<config>/.
+                      Without --cpu: the legacy layout (max, EPYC for rethunk) in DIR/linux-<release>/<config>/.
   --kernel-deb PATH   a linux-image-*.deb to take vmlinuz (and its config) from
   --kernel PATH       a bzImage/vmlinuz to boot as is (needs BPF_SYSCALL, BPF_JIT, initramfs, 8250 console)
   --out DIR           fixture root (default: test/fixtures/captured); files go to DIR/linux-<release>/<config>/
@@ -25,12 +30,20 @@ usage: scripts/capture/capture.sh [options]
   --timeout SEC       give up on one boot after SEC seconds (default: 900)
   --no-install        do not apt-get anything; fail if a tool is missing
   --no-write          boot and save the transcript, but do not write fixtures
+  --no-dis            write no objdump .dis files beside the fixtures
   -h, --help          this text
 
-Configurations (all: -machine pc -accel tcg -smp 1 -m 512):
-  default        -cpu max, no extra cmdline (retpolines: indirect jumps go through __x86_indirect_thunk_rcx)
-  nomitigations  -cpu max, mitigations=off  (plain `jmp *%rcx; int3`)
-  rethunk        -cpu EPYC (an AMD Zen CPU model): retbleed/SRSO mitigations make `ret` a jmp to a return thunk
+Configurations (all: -machine pc -accel tcg -smp 1 -m 512; -cpu max unless --cpu):
+  default        no extra cmdline: the kernel picks its mitigations from the CPU model
+  nomitigations  mitigations=off  (plain `jmp *%rcx; int3`, `ret; int3`)
+  retbleed-stuff retbleed=stuff (call-depth tracking); only if the kernel's config has
+                 CONFIG_[MITIGATION_]CALL_DEPTH_TRACKING=y (6.2+), else skipped
+  eibrs          spectre_v2=eibrs; only on a CPU model whose default boot reported the
+                 ibrs_enhanced flag (elsewhere the kernel falls back to its default), else skipped
+  rethunk        -cpu EPYC (AMD Zen: retbleed/SRSO make `ret` a jmp to a return thunk);
+                 the old command line's config, not allowed with --cpu (use --cpu EPYC)
+  all            with --cpu: default, nomitigations, retbleed-stuff, eibrs;
+                 without: default, nomitigations, rethunk (as before --cpu existed)
 EOF
 }
 
@@ -38,6 +51,7 @@ die() { echo "capture: error: $*" >&2; exit 1; }
 bad_usage() { echo "capture: $*" >&2; echo "try: scripts/capture/capture.sh --help" >&2; exit 2; }
 
 CONFIGS=()
+CPUS=()
 KERNEL_DEB=""
 KERNEL_IMG=""
 OUT_DIR="$REPO_DIR/test/fixtures/captured"
@@ -47,12 +61,15 @@ CMDLINE_EXTRA=""
 TIMEOUT=900
 INSTALL=1
 WRITE=1
+DIS_FLAG=()
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || bad_usage "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--config) need_arg "$@"; IFS=',' read -r -a _c <<<"$2"; CONFIGS+=("${_c[@]}"); shift 2 ;;
 	--config=*) IFS=',' read -r -a _c <<<"${1#*=}"; CONFIGS+=("${_c[@]}"); shift ;;
+	--cpu) need_arg "$@"; IFS=',' read -r -a _c <<<"$2"; CPUS+=("${_c[@]}"); shift 2 ;;
+	--cpu=*) IFS=',' read -r -a _c <<<"${1#*=}"; CPUS+=("${_c[@]}"); shift ;;
 	--kernel-deb) need_arg "$@"; KERNEL_DEB="$2"; shift 2 ;;
 	--kernel) need_arg "$@"; KERNEL_IMG="$2"; shift 2 ;;
 	--out) need_arg "$@"; OUT_DIR="$2"; shift 2 ;;
@@ -62,6 +79,7 @@ while [[ $# -gt 0 ]]; do
 	--timeout) need_arg "$@"; TIMEOUT="$2"; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
 	--no-write) WRITE=0; shift ;;
+	--no-dis) DIS_FLAG=(--no-dis); shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) bad_usage "unknown option: $1" ;;
 	esac
@@ -70,12 +88,18 @@ done
 _expanded=()
 for c in "${CONFIGS[@]}"; do
 	case "$c" in
-	default|nomitigations|rethunk) _expanded+=("$c") ;;
-	all) _expanded+=(default nomitigations rethunk) ;;
-	*) bad_usage "unknown config: $c (default | nomitigations | rethunk | all)" ;;
+	default|nomitigations|retbleed-stuff|eibrs) _expanded+=("$c") ;;
+	rethunk) [[ ${#CPUS[@]} -eq 0 ]] || bad_usage "config rethunk means -cpu EPYC; with --cpu give --cpu EPYC --config default"
+		_expanded+=("$c") ;;
+	all) if [[ ${#CPUS[@]} -gt 0 ]]; then _expanded+=(default nomitigations retbleed-stuff eibrs); else _expanded+=(default nomitigations rethunk); fi ;;
+	*) bad_usage "unknown config: $c (default | nomitigations | retbleed-stuff | eibrs | rethunk | all)" ;;
 	esac
 done
-CONFIGS=("${_expanded[@]}")
+# Each config once, in the order given (default first when present: eibrs looks at its flags).
+CONFIGS=($(printf '%s\n' "${_expanded[@]}" | awk '!seen[$0]++' | awk '$0=="default"{print "0 " $0; next} {print NR " " $0}' | sort -n | cut -d' ' -f2))
+for c in "${CPUS[@]}"; do
+	[[ "$c" =~ ^[A-Za-z0-9._-]+$ ]] || bad_usage "bad --cpu model name: $c"
+done
 mkdir -p "$OUT_DIR" "$TRANSCRIPT_DIR" || die "cannot create $OUT_DIR / $TRANSCRIPT_DIR"
 OUT_DIR="$(realpath "$OUT_DIR")"
 TRANSCRIPT_DIR="$(realpath "$TRANSCRIPT_DIR")"
@@ -109,6 +133,12 @@ fi
 for t in qemu-system-x86_64 clang gcc cpio gzip; do
 	command -v "$t" >/dev/null || die "$t not found after install"
 done
+if [[ ${#CPUS[@]} -gt 0 ]]; then
+	known_cpus="$(qemu-system-x86_64 -cpu help | awk '$1=="x86" { print $2 }')"
+	for c in "${CPUS[@]}"; do
+		grep -qxF -- "$c" <<<"$known_cpus" || bad_usage "unknown --cpu model for this QEMU ($(qemu-system-x86_64 --version | head -1)): $c (see qemu-system-x86_64 -cpu help)"
+	done
+fi
 BUSYBOX="$(command -v busybox || true)"
 [[ -x /bin/busybox ]] && BUSYBOX=/bin/busybox
 file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (install busybox-static)"
@@ -215,37 +245,77 @@ if [[ $WRITE -eq 1 ]]; then
 fi
 
 BASE_CMDLINE="console=ttyS0 quiet loglevel=1 panic=-1 nokaslr"
+LEGACY=0
+[[ ${#CPUS[@]} -gt 0 ]] || { LEGACY=1; CPUS=(max); }
+SKIPPED=()
+has_kconfig() { [[ -n "$KERNEL_CONFIG" ]] && grep -q "^$1=y" "$KERNEL_CONFIG"; }
+for cpu_model in "${CPUS[@]}"; do
 for cfg in "${CONFIGS[@]}"; do
-	cpu=max
+	cpu=$cpu_model
 	extra=""
+	if [[ $LEGACY -eq 1 ]]; then
+		sub="$cfg"
+	else
+		sub="$cpu_model/$cfg"
+	fi
 	case "$cfg" in
 	default) ;;
 	nomitigations) extra="mitigations=off" ;;
 	rethunk) cpu=EPYC ;;
+	retbleed-stuff)
+		extra="retbleed=stuff"
+		# CONFIG_CALL_DEPTH_TRACKING (v6.2), renamed CONFIG_MITIGATION_CALL_DEPTH_TRACKING in v6.9
+		if ! has_kconfig CONFIG_CALL_DEPTH_TRACKING && ! has_kconfig CONFIG_MITIGATION_CALL_DEPTH_TRACKING; then
+			why="kernel $KRELEASE has no CONFIG_[MITIGATION_]CALL_DEPTH_TRACKING=y$( [[ -n "$KERNEL_CONFIG" ]] && echo " in $(basename "$KERNEL_CONFIG")" || echo " (no config to check)" ): retbleed=stuff is not offered"
+			log "[$sub] skipped: $why"; SKIPPED+=("$sub: $why"); continue
+		fi ;;
+	eibrs)
+		extra="spectre_v2=eibrs"
+		dflt="$CACHE_DIR/runs/linux-$KRELEASE/${sub%/*}/default/transcript.txt"
+		[[ $LEGACY -eq 0 ]] || dflt="$CACHE_DIR/runs/linux-$KRELEASE/default/transcript.txt"
+		if [[ ! -f "$dflt" ]]; then
+			why="no default boot of this CPU model to tell whether it has eIBRS (give --config default,eibrs)"
+			log "[$sub] skipped: $why"; SKIPPED+=("$sub: $why"); continue
+		fi
+		if ! grep '^POKECAP meta key=cpu.flags ' "$dflt" | grep -q 'ibrs_enhanced'; then
+			why="the guest CPU has no ibrs_enhanced flag: spectre_v2=eibrs falls back to the default selection"
+			log "[$sub] skipped: $why"; SKIPPED+=("$sub: $why"); continue
+		fi ;;
 	esac
 	cmdline="$BASE_CMDLINE${extra:+ $extra}${CMDLINE_EXTRA:+ $CMDLINE_EXTRA}"
-	run="$CACHE_DIR/runs/linux-$KRELEASE/$cfg"
+	run="$CACHE_DIR/runs/linux-$KRELEASE/$sub"
 	rm -rf "$run" && mkdir -p "$run"
 	qemu=(qemu-system-x86_64 -machine pc -accel tcg -cpu "$cpu" -smp 1 -m 512
 		-display none -monitor none -no-reboot
 		-kernel "$KERNEL_IMG" -initrd "$INITRD" -append "$cmdline"
 		-serial "file:$run/console.log" -serial "file:$run/transcript.raw")
-	log "[$cfg] booting under TCG: ${qemu[*]}"
-	t0=$(now)
-	set +e
-	timeout "$TIMEOUT" "${qemu[@]}" </dev/null >"$run/qemu.out" 2>&1
-	rc=$?
-	set -e
-	t1=$(now)
-	secs=$(elapsed "$t0" "$t1")
-	[[ $rc -ne 124 ]] || die "[$cfg] QEMU did not power off within ${TIMEOUT}s; see $run/console.log"
-	[[ $rc -eq 0 ]] || die "[$cfg] QEMU exited with $rc; see $run/qemu.out and $run/console.log"
-	tr -d '\r' <"$run/transcript.raw" >"$run/transcript.txt"
-	grep -q '^POKECAP end status=ok' "$run/transcript.txt" \
-		|| die "[$cfg] the guest did not finish the capture; see $run/console.log and $run/transcript.txt"
-	log "[$cfg] QEMU ran ${secs}s (boot + capture + poweroff), $(grep -c '^POKECAP snap' "$run/transcript.txt") snapshots"
+	log "[$sub] booting under TCG: ${qemu[*]}"
+	# Under heavy host load a TCG guest can fail its early timer check ("IO-APIC + timer
+	# doesn't work!") and panic before the capture starts: such a boot is tried again, twice
+	# at most. A guest that started the capture and did not finish it is an error at once.
+	for attempt in 1 2 3; do
+		t0=$(now)
+		set +e
+		timeout "$TIMEOUT" "${qemu[@]}" </dev/null >"$run/qemu.out" 2>&1
+		rc=$?
+		set -e
+		t1=$(now)
+		secs=$(elapsed "$t0" "$t1")
+		[[ $rc -ne 124 ]] || die "[$sub] QEMU did not power off within ${TIMEOUT}s; see $run/console.log"
+		[[ $rc -eq 0 ]] || die "[$sub] QEMU exited with $rc; see $run/qemu.out and $run/console.log"
+		tr -d '\r' <"$run/transcript.raw" >"$run/transcript.txt"
+		grep -q '^POKECAP end status=ok' "$run/transcript.txt" && break
+		if [[ $attempt -lt 3 ]] && ! grep -q '^POKECAP begin' "$run/transcript.txt" && grep -q 'Kernel panic' "$run/console.log"; then
+			log "[$sub] the kernel panicked before the capture began ($(grep -m1 -o 'Kernel panic.*' "$run/console.log" | cut -c1-80)); booting again"
+			cp "$run/console.log" "$run/console.attempt$attempt.log"
+			: >"$run/transcript.raw"
+			continue
+		fi
+		die "[$sub] the guest did not finish the capture; see $run/console.log and $run/transcript.txt"
+	done
+	log "[$sub] QEMU ran ${secs}s (boot + capture + poweroff), $(grep -c '^POKECAP snap' "$run/transcript.txt") snapshots"
 
-	tdir="$TRANSCRIPT_DIR/linux-$KRELEASE/$cfg"
+	tdir="$TRANSCRIPT_DIR/linux-$KRELEASE/$sub"
 	mkdir -p "$tdir"
 	cp "$run/transcript.txt" "$tdir/transcript.txt"
 	# What only the host knows, for the fixture metadata.
@@ -253,6 +323,8 @@ for cfg in "${CONFIGS[@]}"; do
 		printf '{\n'
 		printf '  "format": "pokecap-host/1",\n'
 		printf '  "config": "%s",\n' "$cfg"
+		printf '  "cpu_model": "%s",\n' "$cpu"
+		printf '  "layout": "%s",\n' "$( [[ $LEGACY -eq 1 ]] && echo legacy || echo per-cpu )"
 		printf '  "kernel_image": "%s",\n' "$(basename "$KERNEL_IMG")"
 		printf '  "kernel_image_sha256": "%s",\n' "$KSHA"
 		printf '  "kernel_package": "%s",\n' "$( [[ -n "$KERNEL_DEB" ]] && basename "$KERNEL_DEB" )"
@@ -266,8 +338,10 @@ for cfg in "${CONFIGS[@]}"; do
 	} >"$tdir/host.json"
 	if [[ $WRITE -eq 1 ]]; then
 		# From the repo root, so that each fixture names its transcript by a repo-relative path.
-		(cd "$REPO_DIR" && node "$NODE_WRITER" --transcript "$tdir/transcript.txt" --host "$tdir/host.json" --out "$OUT_DIR") \
-			|| die "[$cfg] writing fixtures failed"
+		(cd "$REPO_DIR" && node "$NODE_WRITER" --transcript "$tdir/transcript.txt" --host "$tdir/host.json" --out "$OUT_DIR" "${DIS_FLAG[@]}") \
+			|| die "[$sub] writing fixtures failed"
 	fi
 done
+done
+for sk in "${SKIPPED[@]}"; do log "not captured: $sk"; done
 log "done"

@@ -74,6 +74,14 @@ export interface IndirectSite {
 export type Site = DirectSite | IndirectSite;
 
 const NOP5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+/**
+ * Before v5.15 ("x86: Remove dynamic NOP selection") the JIT copied
+ * ideal_nops[NOP_ATOMIC5], chosen at boot by CPU vendor and family: P6 NOPs
+ * (NOP5 above) on Intel and on AMD family > 0xf, the K8 atomic NOP5 on older
+ * AMD family numbers (QEMU's TCG `max` reports AuthenticAMD family 6). Seen in
+ * the 5.10 captures.
+ */
+const K8_NOP5_ATOMIC = [0x66, 0x66, 0x66, 0x66, 0x90];
 
 function u8(b: Uint8Array, i: number): number {
   return i < b.length ? b[i] : -1;
@@ -97,7 +105,7 @@ function match(b: Uint8Array, i: number, pat: readonly number[]): boolean {
 /** A 5-byte patch slot: `e9 rel32` or the kernel's nop5. */
 function slot(b: Uint8Array, i: number): SlotState | null {
   if (i + 5 > b.length) return null;
-  if (match(b, i, NOP5)) return { offset: i, bytes: b.slice(i, i + 5), state: 'nop5' };
+  if (match(b, i, NOP5) || match(b, i, K8_NOP5_ATOMIC)) return { offset: i, bytes: b.slice(i, i + 5), state: 'nop5' };
   if (b[i] === 0xe9) return { offset: i, bytes: b.slice(i, i + 5), state: 'jmp', rel32: s32(b, i + 1) };
   return null;
 }

@@ -26,6 +26,10 @@ export const FIXTURE_SCHEMA = 'bpf-jit-oracle/1';
 export interface HostInfo {
   format?: string;
   config: string;
+  /** QEMU's -cpu (capture.sh --cpu); absent in host.json files written before --cpu existed */
+  cpu_model?: string;
+  /** `per-cpu`: fixtures go to linux-<release>/<cpu_model>/<config>/; `legacy` (or absent): linux-<release>/<config>/ */
+  layout?: string;
   kernel_image?: string;
   kernel_image_sha256?: string;
   kernel_package?: string;
@@ -55,6 +59,8 @@ export interface BuiltFixture {
 export interface BuildResult {
   kernelRelease: string;
   config: string;
+  /** directory under linux-<release>/: `<config>` or `<cpu_model>/<config>` */
+  subdir: string;
   fixtures: BuiltFixture[];
   warnings: string[];
 }
@@ -69,12 +75,18 @@ function relTarget(siteAddress: bigint, insnLen: number, rel32: number): bigint 
 
 class Symbols {
   private readonly sorted: KernelSymbol[];
+  private readonly all: KernelSymbol[];
   constructor(syms: KernelSymbol[]) {
+    this.all = syms;
     // Text symbols only; __ksymtab_* entries and data are not jump targets.
     this.sorted = syms.filter((s) => /^[tT]$/.test(s.type)).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   }
   exact(name: string): bigint | undefined {
     return this.sorted.find((s) => s.name === name)?.address;
+  }
+  /** Any symbol type: per-cpu variables such as pcpu_hot are type A/D, not text. */
+  exactAnyType(name: string): bigint | undefined {
+    return this.all.find((s) => s.name === name)?.address;
   }
   /** `name` or `name+0xoff` for an address within 4 KiB after a known symbol. */
   describe(a: bigint): string | undefined {
@@ -325,6 +337,18 @@ const CONFIG_TEXT: Record<string, string> = {
   nomitigations: 'mitigations=off on the guest command line, -cpu max',
   rethunk: '-cpu EPYC (AMD Zen): retbleed/SRSO mitigations make returns jump to a return thunk',
 };
+/** The same, for captures made with `--cpu MODEL`. */
+const CPU_CONFIG_TEXT: Record<string, string> = {
+  default: 'no mitigation options on the command line: the kernel picks them from the CPU model',
+  nomitigations: 'mitigations=off on the guest command line',
+  'retbleed-stuff': 'retbleed=stuff on the guest command line (call-depth tracking)',
+  eibrs: 'spectre_v2=eibrs on the guest command line',
+  rethunk: 'no mitigation options on the command line (the old rethunk config, on the given CPU model)',
+};
+function configText(host: HostInfo): string {
+  if (host.layout !== 'per-cpu' || host.cpu_model === undefined) return CONFIG_TEXT[host.config] ?? host.config;
+  return `-cpu ${host.cpu_model}, ${CPU_CONFIG_TEXT[host.config] ?? host.config}`;
+}
 
 /** Build every fixture of one capture (pure: no file system access except objdump). */
 export function buildFixtures(t: Transcript, host: HostInfo, opts: WriterOptions = {}): BuildResult {
@@ -368,15 +392,22 @@ export function buildFixtures(t: Transcript, host: HostInfo, opts: WriterOptions
   };
 
   const vuln = (k: string) => metaGet(t, `vuln.${k}`) || null;
-  const guestCpu = {
+  // The four lines the JIT's choices depend on first (as the shared oracle records them), then
+  // every other /sys/devices/system/cpu/vulnerabilities/* line the guest has, sorted.
+  const guestCpu: Record<string, string | null> = {
     vendor: metaGet(t, 'cpu.vendor'),
+    ...(t.meta.has('cpu.family') ? { family: metaGet(t, 'cpu.family') } : {}),
     model: metaGet(t, 'cpu.model'),
     spectre_v2: vuln('spectre_v2'),
     retbleed: vuln('retbleed'),
     spec_rstack_overflow: vuln('spec_rstack_overflow'),
     indirect_target_selection: vuln('indirect_target_selection'),
-    bugs: metaGet(t, 'cpu.bugs'),
   };
+  for (const k of [...t.meta.keys()].filter((k) => k.startsWith('vuln.')).sort()) {
+    const name = k.slice('vuln.'.length);
+    if (!(name in guestCpu)) guestCpu[name] = metaGet(t, k);
+  }
+  guestCpu.bugs = metaGet(t, 'cpu.bugs');
   const sysctl: Record<string, string> = {};
   for (const [k, v] of t.sysctl) sysctl[`sysctl.${k}`] = v;
   const debVersion = host.kernel_package_version || /Debian (\S+)/.exec(metaGet(t, 'uname.version'))?.[1] || null;
@@ -498,7 +529,7 @@ export function buildFixtures(t: Transcript, host: HostInfo, opts: WriterOptions
       capture: {
         tool: 'pokecheck scripts/capture (transcript format pokecap-transcript/1)',
         transcript: opts.transcriptLabel ?? null,
-        config_description: CONFIG_TEXT[host.config] ?? host.config,
+        config_description: configText(host),
         qemu_version: host.qemu_version ?? null,
         captured_at: host.captured_at ?? null,
         kernel_package: host.kernel_package || null,
@@ -519,7 +550,8 @@ export function buildFixtures(t: Transcript, host: HostInfo, opts: WriterOptions
     fixtures.push(built);
     prevByProg.set(s.prog, { step: s.step, bytes: s.jited });
   }
-  return { kernelRelease: release, config: host.config, fixtures, warnings };
+  const subdir = host.layout === 'per-cpu' && host.cpu_model !== undefined ? join(host.cpu_model, host.config) : host.config;
+  return { kernelRelease: release, config: host.config, subdir, fixtures, warnings };
 }
 
 function describeKeys(info: (typeof PROGRAMS)[string] | undefined): string {
@@ -532,6 +564,11 @@ function thunkSymbols(syms: Symbols): Record<string, string | null> {
   for (const n of ['__x86_indirect_thunk_rcx', '__x86_return_thunk', 'srso_return_thunk', 'srso_alias_return_thunk', 'retbleed_return_thunk', 'its_return_thunk']) {
     const a = syms.exact(n);
     out[n] = a === undefined ? null : addr(a);
+  }
+  // Present only in kernels that have them (older fixtures keep the six keys above).
+  for (const n of ['call_depth_return_thunk', '__x86_return_skl', '__x86_indirect_its_thunk_rcx', '__x86_indirect_jump_thunk_rcx', 'zen_untrain_ret', 'untrain_ret', 'pcpu_hot', '__x86_call_depth']) {
+    const a = syms.exact(n) ?? syms.exactAnyType(n);
+    if (a !== undefined) out[n] = addr(a);
   }
   return out;
 }
@@ -584,9 +621,9 @@ function disassembly(json: Record<string, unknown>, fns: FunctionInfo[], syms: S
   return lines.join('\n');
 }
 
-/** Write the fixtures of one capture under `outRoot/linux-<release>/<config>/`; returns that directory. */
+/** Write the fixtures of one capture under `outRoot/linux-<release>/<subdir>/`; returns that directory. */
 export function writeFixtures(result: BuildResult, outRoot: string): string {
-  const dir = join(outRoot, `linux-${result.kernelRelease}`, result.config);
+  const dir = join(outRoot, `linux-${result.kernelRelease}`, result.subdir);
   mkdirSync(dir, { recursive: true });
   for (const f of result.fixtures) {
     writeFileSync(join(dir, f.file), JSON.stringify(f.json, null, 1) + '\n');

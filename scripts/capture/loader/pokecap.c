@@ -163,7 +163,7 @@ static void cpuinfo_meta(void)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char buf[16384];
-	int seen_vendor = 0, seen_model = 0, seen_flags = 0, seen_bugs = 0;
+	int seen_vendor = 0, seen_model = 0, seen_flags = 0, seen_bugs = 0, seen_family = 0;
 	if (!f) {
 		error_rec("open /proc/cpuinfo", errno);
 		return;
@@ -179,6 +179,10 @@ static void cpuinfo_meta(void)
 		if (!seen_vendor && !strncmp(buf, "vendor_id", 9)) {
 			meta_value("cpu.vendor", v);
 			seen_vendor = 1;
+		} else if (!seen_family && !strncmp(buf, "cpu family", 10)) {
+			/* the kernel picks e.g. srso_alias_return_thunk by family (0x19) */
+			meta_value("cpu.family", v);
+			seen_family = 1;
 		} else if (!seen_model && !strncmp(buf, "model name", 10)) {
 			meta_value("cpu.model", v);
 			seen_model = 1;
@@ -525,9 +529,15 @@ static void emit_ksyms(void)
 		char addr[64], type[8], name[400];
 		if (sscanf(buf, "%63s %7s %399s", addr, type, name) != 3)
 			continue;
-		/* BPF images, and the thunks a JIT image can jump to. */
+		/*
+		 * BPF images, the thunks a JIT image can jump to, and the per-cpu
+		 * pcpu_hot (call-depth accounting under retbleed=stuff addresses
+		 * its call_depth field %gs-relative) and __bpf_call_base.
+		 */
 		if (strncmp(name, "bpf_prog_", 9) && !strstr(name, "thunk") &&
-		    !strstr(name, "untrain_ret") && strcmp(name, "x86_return_thunk"))
+		    !strstr(name, "untrain_ret") && !strstr(name, "return_skl") &&
+		    strcmp(name, "pcpu_hot") && strcmp(name, "__x86_call_depth") &&
+		    strcmp(name, "__bpf_call_base"))
 			continue;
 		rec_begin("ksym");
 		rec_raw(" addr=0x%s type=%s", addr, type);

@@ -2,14 +2,19 @@
  * The JIT configuration and kernel addresses a fixture implies, with a note
  * saying where each came from. Sources, best first:
  *   1. an explicit `jit_config` / `kernel_symbols` / `struct_offsets` object;
- *   2. the capture tool's `capture.mitigations` (forms and kallsyms addresses);
- *   3. the oracle's per-site metadata (`tail_call_sites[].indirect_jump`,
- *      `offsetof_*`) and `guest_cpu` mitigation strings;
- *   4. the profile's defaults (docs/jit.md).
+ *   2. the `ret` / indirect-jump encodings and call-depth accounting: decided from
+ *      `guest_cpu` (the guest's vulnerability lines, CPU family) and the kernel
+ *      version, as the kernel decides them from its feature bits
+ *      (src/jit/x86/mitigations.ts); never from the image's own jumps, nor from
+ *      what the capture tool observed in them (`capture.mitigations.*.form`);
+ *   3. thunk addresses: the guest's kallsyms (`capture.mitigations.thunk_symbols`,
+ *      `kernel_symbols`); struct offsets from the oracle's per-site `offsetof_*`;
+ *   4. the profile's defaults (docs/jit.md) when there is no vulnerability line.
  * Values no source gives (map addresses always; helper base, thunks when
  * missing) are recovered from the image later (rejit.ts) and reported.
  */
 import { type JitConfigOverrides, type KernelLayout, type KernelSymbols, defaultJitConfig } from '../x86/config.js';
+import { type CpuReport, selectMitigations } from '../x86/mitigations.js';
 import type { JitEnv } from '../x86/env.js';
 import { type Fixture, FixtureError } from './fixture.js';
 import { type ProfileName, PROFILE_NAMES } from '../x86/profile.js';
@@ -20,8 +25,10 @@ const addr = (v: unknown): bigint | undefined => (typeof v === 'string' && /^0x[
 
 export interface FixtureConfig {
   env: JitEnv;
-  /** one entry per derived item: `indirect=retpoline (capture.mitigations)` */
+  /** one entry per derived item: `indirect=retpoline via __x86_indirect_thunk_rcx (guest_cpu; …)` */
   notes: string[];
+  /** symbols whose address is read from the image but must be one of these (kallsyms) */
+  candidates: Map<string, bigint[]>;
 }
 
 function profileOf(fx: Fixture, explicit: Obj | undefined, ibtHint: boolean | undefined): [ProfileName, string] {
@@ -45,17 +52,26 @@ function profileOf(fx: Fixture, explicit: Obj | undefined, ibtHint: boolean | un
   return [name, 'kernel_version'];
 }
 
-const INDIRECT_FORMS: Record<string, JitConfigOverrides> = {
-  'jmp rel32 to thunk': { indirect_jump: 'retpoline' },
-  'jmp *%rcx; int3': { indirect_jump: 'plain', int3_after_indirect_jump: true },
-  'jmp *%rcx': { indirect_jump: 'plain', int3_after_indirect_jump: false },
-  'lfence; jmp *%rcx': { indirect_jump: 'retpoline-lfence' },
-};
-const RETURN_FORMS: Record<string, JitConfigOverrides> = {
-  'ret; int3': { return_kind: 'ret', sls: true },
-  ret: { return_kind: 'ret', sls: false },
-  'jmp rel32 to return thunk': { return_kind: 'thunk' },
-};
+/** The kernel's name for each thunk address the JIT can emit a jump to. */
+const INDIRECT_THUNK = '__x86_indirect_thunk_rcx';
+
+/** What the fixture's `guest_cpu` and `kernel_version` say, for selectMitigations(); undefined without a spectre_v2 line. */
+export function cpuReport(fx: Fixture): CpuReport | undefined {
+  const g = obj(fx.raw.guest_cpu);
+  if (!g || typeof g.spectre_v2 !== 'string') return undefined;
+  const m = /^(\d+)\.(\d+)/.exec(String(fx.raw.kernel_version ?? ''));
+  const line = (k: string): string | null => (typeof g[k] === 'string' ? (g[k] as string) : null);
+  const fam = typeof g.family === 'string' && /^\d+$/.test(g.family) ? Number(g.family) : typeof g.family === 'number' ? g.family : undefined;
+  return {
+    kernel: m ? [Number(m[1]), Number(m[2])] : [0, 0],
+    ...(typeof g.vendor === 'string' ? { vendor: g.vendor } : {}),
+    ...(fam !== undefined ? { family: fam } : {}),
+    spectre_v2: line('spectre_v2'),
+    retbleed: line('retbleed'),
+    spec_rstack_overflow: line('spec_rstack_overflow'),
+    indirect_target_selection: line('indirect_target_selection'),
+  };
+}
 
 export function fixtureConfig(fx: Fixture): FixtureConfig {
   const raw = fx.raw;
@@ -67,46 +83,60 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
   notes.push(`profile=${profile} (${psrc})`);
   const ov: JitConfigOverrides = {};
   const syms: KernelSymbols = {};
-  const kallsyms = { ...(obj(mit?.thunk_symbols) ?? {}), ...(obj(raw.kernel_symbols) ?? {}) };
-
-  // indirect jumps
-  const indObj = obj(mit?.indirect_jump) ?? sites.map((s) => obj(s.indirect_jump)).find((x) => x !== undefined);
-  const form = indObj?.form;
-  if (typeof form === 'string') {
-    const o = INDIRECT_FORMS[form];
-    if (!o) throw new FixtureError(`${fx.file}: indirect_jump.form: unknown form '${form}'`);
-    Object.assign(ov, o);
-    notes.push(`indirect=${form} (${mit?.indirect_jump ? 'capture.mitigations' : 'tail_call_sites'})`);
-    syms.indirect_thunk = addr(indObj?.target) ?? addr(kallsyms.__x86_indirect_thunk_rcx);
-  } else {
-    const sv = obj(raw.guest_cpu)?.spectre_v2;
-    if (typeof sv === 'string' && /Retpoline/i.test(sv)) {
-      ov.indirect_jump = 'retpoline';
-      notes.push('indirect=retpoline (guest_cpu.spectre_v2)');
-    } else if (typeof sv === 'string') {
-      ov.indirect_jump = 'plain';
-      notes.push('indirect=plain (guest_cpu.spectre_v2)');
-    }
-    syms.indirect_thunk = addr(kallsyms.__x86_indirect_thunk_rcx);
+  const candidates = new Map<string, bigint[]>();
+  // kallsyms of the guest (read from /proc/kallsyms, not from the image)
+  const kallsyms: Obj = {};
+  // The shared oracle names the thunk each indirect site jumps to with its kallsyms address
+  // (`indirect_jump.target_symbol` at `target`): used as a name -> address fact only, for
+  // whichever thunk the decision below picks; the recorded form is not consulted.
+  for (const s of sites) {
+    const ij = obj(s.indirect_jump);
+    if (typeof ij?.target_symbol === 'string' && addr(ij.target) !== undefined) kallsyms[ij.target_symbol] = ij.target;
   }
+  Object.assign(kallsyms, obj(mit?.thunk_symbols) ?? {}, obj(raw.kernel_symbols) ?? {});
+  const ksym = (name: string): bigint | undefined => addr(kallsyms[name]);
 
-  // returns
-  const retObj = obj(mit?.return);
-  if (typeof retObj?.form === 'string') {
-    const o = RETURN_FORMS[retObj.form];
-    if (!o) throw new FixtureError(`${fx.file}: capture.mitigations.return.form: unknown form '${retObj.form}'`);
-    Object.assign(ov, o);
-    notes.push(`return=${retObj.form} (capture.mitigations)`);
-    if (o.return_kind === 'thunk') {
-      const name = retObj.target_symbol;
-      syms.return_thunk = (typeof name === 'string' ? addr(kallsyms[name]) : undefined) ?? addr(retObj.target);
-    }
-  } else {
-    const rb = `${String(obj(raw.guest_cpu)?.retbleed ?? '')} ${String(obj(raw.guest_cpu)?.spec_rstack_overflow ?? '')}`;
-    if (/untrained return thunk|Safe RET|IBPB on VMEXIT only/i.test(rb)) {
+  // The encodings, decided from the CPU report as the kernel decides them from its
+  // feature bits (src/jit/x86/mitigations.ts). The image's own jumps are never consulted.
+  const report = cpuReport(fx);
+  if (report) {
+    const choice = selectMitigations(report);
+    ov.indirect_jump = choice.indirect_jump;
+    ov.call_depth = choice.call_depth;
+    if (choice.rethunk) {
       ov.return_kind = 'thunk';
-      notes.push('return=thunk (guest_cpu.retbleed/spec_rstack_overflow)');
+      const names = Array.isArray(choice.return_thunk) ? choice.return_thunk : [choice.return_thunk!];
+      ov.return_thunk_name = names.join('|');
+      if (names.length === 1) {
+        const a = ksym(names[0]);
+        if (a !== undefined) syms.return_thunk = a;
+        notes.push(`return=${names[0]} (guest_cpu; address ${a !== undefined ? 'from kallsyms' : 'not in the fixture: read from the image'})`);
+      } else {
+        const known = names.map(ksym).filter((a): a is bigint => a !== undefined);
+        if (known.length > 0) candidates.set('return_thunk', known);
+        notes.push(`return=${names.join(' or ')} (guest_cpu; which one is not recorded: address read from the image${known.length ? ', checked against kallsyms' : ''})`);
+      }
+    } else {
+      ov.return_kind = 'ret';
+      notes.push(`return=ret (guest_cpu: no return thunk)`);
     }
+    const thunkName = choice.indirect_thunk;
+    if (thunkName !== undefined) ov.indirect_thunk_name = thunkName;
+    const ta = thunkName !== undefined ? ksym(thunkName) : undefined;
+    if (choice.indirect_jump === 'retpoline' && ta !== undefined) syms.indirect_thunk = ta;
+    if (choice.indirect_jump === 'its-thunk' && ta !== undefined) syms.its_indirect_thunk = ta;
+    notes.push(`indirect=${choice.indirect_jump}${thunkName ? ` via ${thunkName}` : ''} (guest_cpu${thunkName ? `; address ${ta !== undefined ? 'from kallsyms' : 'not in the fixture: read from the image'}` : ''})`);
+    if (choice.call_depth) {
+      // pcpu_hot.call_depth: offset 16 in struct pcpu_hot (v6.2-v6.14); __x86_call_depth from v6.15
+      const cd = ksym('__x86_call_depth') ?? (ksym('pcpu_hot') !== undefined ? ksym('pcpu_hot')! + 16n : undefined);
+      if (cd !== undefined) syms.call_depth_percpu = cd;
+      notes.push(`call-depth accounting (guest_cpu; %gs:call_depth ${cd !== undefined ? 'from kallsyms' : 'not in the fixture: read from the image'})`);
+    }
+    notes.push(`why: ${choice.reasons.join('; ')}`);
+  } else {
+    notes.push('indirect/return: no guest_cpu vulnerability lines: the profile defaults (docs/jit.md)');
+    const ta = ksym(INDIRECT_THUNK);
+    if (ta !== undefined) syms.indirect_thunk = ta;
   }
   if (explicit) Object.assign(ov, explicitOverrides(fx, explicit));
   const cfg = defaultJitConfig(profile, ov);
@@ -118,13 +148,13 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
   }
   const call_base = addr(kallsyms.__bpf_call_base);
   if (call_base !== undefined) syms.bpf_call_base = call_base;
-  return { env: { cfg, syms, values: new Map(), layout: layoutOf(fx, sites) }, notes };
+  return { env: { cfg, syms, values: new Map(), layout: layoutOf(fx, sites) }, notes, candidates };
 }
 
 function explicitOverrides(fx: Fixture, o: Obj): JitConfigOverrides {
   const ov: JitConfigOverrides = {};
   const keys: (keyof JitConfigOverrides)[] = [
-    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32',
+    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32', 'call_depth',
   ];
   for (const k of keys) if (o[k] !== undefined) (ov as Obj)[k] = o[k];
   for (const k of Object.keys(o)) {

@@ -51,8 +51,10 @@ function readField(fx: Fixture, r: Reloc): bigint {
   const n = r.kind === 'imm64' ? 8 : 4;
   if (off + n > fx.bytes.length) throw new FixtureError(`${fx.file}: image too short to hold ${r.sym} at ${hexAddr(r.at)}`);
   if (r.kind === 'imm64') return read_u64(fx.bytes, off) - r.addend;
-  // rel32: target = end of instruction + rel32; the instruction is 5 bytes (e8/e9)
-  return BigInt.asUintN(64, r.at + 5n + BigInt(read_s32(fx.bytes, off))) - r.addend;
+  // rel32: target = end of instruction + rel32 (5 bytes for e8/e9; 9 for the call-depth `sarq`)
+  const v = BigInt.asUintN(64, r.at + BigInt(r.insn_len ?? 5) + BigInt(read_s32(fx.bytes, off))) - r.addend;
+  // a %gs-relative per-cpu address wraps like the kernel's 32-bit displacement does
+  return r.sym === 'call_depth_percpu' ? BigInt.asUintN(32, v) : v;
 }
 
 function jitAll(fx: Fixture, funcs: ReturnType<typeof jitFunctions>['funcs'], env: JitEnv): RejitFunction[] {
@@ -60,7 +62,7 @@ function jitAll(fx: Fixture, funcs: ReturnType<typeof jitFunctions>['funcs'], en
 }
 
 export function rejitFixture(fx: Fixture): RejitResult {
-  const { env, notes } = fixtureConfig(fx);
+  const { env, notes, candidates } = fixtureConfig(fx);
   const insns: BpfInsn[] = parseInsns(fx.xlated);
   const kinds = fx.raw.tail_call_sites !== undefined ? fx.tail_call_sites.map((s) => s.kind) : undefined;
   const prog = analyzeProgram(insns, env.cfg.profile, kinds);
@@ -82,6 +84,10 @@ export function rejitFixture(fx: Fixture): RejitResult {
     const bad = values.findIndex((v) => v !== values[0]);
     if (bad >= 0) {
       throw new FixtureError(`${fx.file}: ${sym} reads ${hexAddr(values[0])} at ${hexAddr(uses[0].at)} but ${hexAddr(values[bad])} at ${hexAddr(uses[bad].at)}`);
+    }
+    const allowed = candidates.get(sym);
+    if (allowed && !allowed.includes(values[0])) {
+      throw new FixtureError(`${fx.file}: ${sym} reads ${hexAddr(values[0])} from the image, which is none of ${allowed.map(hexAddr).join(', ')} (kallsyms)`);
     }
     setSymbol(env, sym, values[0]);
     recovered.push({ sym, value: values[0], at: uses.map((r) => r.at) });

@@ -66,9 +66,22 @@ export function firstDifference(ours: Uint8Array, theirs: Uint8Array): number {
   return ours.length === theirs.length ? -1 : n;
 }
 
-function verifyOne(file: string, out: Out): boolean {
+/**
+ * Before the first fixture and whenever the choice changes: which encodings the
+ * JIT chose and why, e.g. `# jit: profile=6.1 indirect=retpoline:__x86_indirect_thunk_rcx
+ * return=its_return_thunk … (why: …)`.
+ */
+function chosen(r: RejitResult, state: { last?: string }, out: Out): void {
+  const why = r.notes.find((n) => n.startsWith('why: '));
+  const line = `# jit: ${describeConfig(r.env.cfg)}${why ? `  (${why})` : ''}`;
+  if (line !== state.last) out(line);
+  state.last = line;
+}
+
+function verifyOne(file: string, out: Out, state: { last?: string } = {}): boolean {
   const fx = loadFixture(file);
   const r = rejitFixture(fx);
+  chosen(r, state, out);
   const d = firstDifference(r.bytes, fx.bytes);
   const rec = r.recovered.length ? `  [from the image: ${r.recovered.map((x) => `${x.sym}=${hexAddr(x.value)}`).join(', ')}]` : '';
   if (d < 0) {
@@ -98,8 +111,9 @@ export function jitVerifyCommand(args: string[], out: Out, err: Out = out): numb
   try {
     const files = collect(args);
     if (files.length === 0) throw new FixtureError(`${args.join(' ')}: no fixture files`);
+    const state: { last?: string } = {};
     for (const f of files) {
-      if (verifyOne(f, out)) ok++;
+      if (verifyOne(f, out, state)) ok++;
       else bad++;
     }
   } catch (e) {

@@ -11,8 +11,10 @@ import { type Profile, getProfile } from './profile.js';
  *   17-byte `RETPOLINE_RAX_BPF_JIT` sequence instead)
  * - `retpoline-lfence`: `lfence; jmp *%rcx`
  * - `plain`: `jmp *%rcx`, plus `int3` when `int3_after_indirect_jump`
+ * - `its-thunk`: `jmp rel32` to `__x86_indirect_its_thunk_rcx` (X86_FEATURE_INDIRECT_THUNK_ITS:
+ *   the ITS mitigation on a CPU without retpolines, e.g. with eIBRS)
  */
-export type IndirectJump = 'retpoline' | 'retpoline-lfence' | 'plain';
+export type IndirectJump = 'retpoline' | 'retpoline-lfence' | 'plain' | 'its-thunk';
 /** `ret` (+ `int3` when `sls`) or `jmp rel32` to the return thunk (X86_FEATURE_RETHUNK). */
 export type ReturnKind = 'ret' | 'thunk';
 
@@ -22,6 +24,12 @@ export interface JitConfig {
   /** `cc` after a plain `jmp *%rcx` (CONFIG_RETPOLINE || CONFIG_SLS; kernels from v6.2 on) */
   int3_after_indirect_jump: boolean;
   return_kind: ReturnKind;
+  /** which thunk a `retpoline`/`its-thunk` indirect jump goes to, for the record */
+  indirect_thunk_name?: string;
+  /** which thunk `x86_return_thunk` is (`its_return_thunk`, …), for the record; the address is in KernelSymbols */
+  return_thunk_name?: string;
+  /** X86_FEATURE_CALL_DEPTH (retbleed=stuff, v6.2+): `sarq $5, %gs:call_depth` before each call */
+  call_depth: boolean;
   /** CONFIG_SLS: `int3` after `ret` */
   sls: boolean;
   /** 6.2+: BPF_X shifts as shlx/shrx/sarx when the CPU has BMI2 */
@@ -43,14 +51,15 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
     indirect_jump: 'retpoline',
     int3_after_indirect_jump: profile.sls, // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
     return_kind: 'ret',
+    call_depth: false,
     sls: profile.sls,
     bmi2: modern,
     imm8_jmp_max: modern ? 123 : 127,
     mov_imm64_simm32: modern,
   };
   const cfg = { ...base, ...overrides };
-  if (!['retpoline', 'retpoline-lfence', 'plain'].includes(cfg.indirect_jump)) {
-    throw new RangeError(`unknown indirect jump mitigation '${cfg.indirect_jump}' (retpoline, retpoline-lfence, plain)`);
+  if (!['retpoline', 'retpoline-lfence', 'plain', 'its-thunk'].includes(cfg.indirect_jump)) {
+    throw new RangeError(`unknown indirect jump mitigation '${cfg.indirect_jump}' (retpoline, retpoline-lfence, plain, its-thunk)`);
   }
   if (cfg.return_kind !== 'ret' && cfg.return_kind !== 'thunk') {
     throw new RangeError(`unknown return kind '${cfg.return_kind}' (ret, thunk)`);
@@ -61,9 +70,14 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
 
 /** One line recording the configuration, e.g. for verify output and fixture metadata. */
 export function describeConfig(cfg: JitConfig): string {
-  const ind = cfg.indirect_jump === 'plain' && cfg.int3_after_indirect_jump ? 'plain+int3' : cfg.indirect_jump;
-  const ret = cfg.return_kind === 'thunk' ? 'return-thunk' : cfg.sls ? 'ret+int3' : 'ret';
-  const extra = [cfg.bmi2 ? 'bmi2' : '', `jmp8<=${cfg.imm8_jmp_max}`, cfg.mov_imm64_simm32 ? 'imm64-simm32' : '']
+  const ind =
+    cfg.indirect_jump === 'plain' && cfg.int3_after_indirect_jump
+      ? 'plain+int3'
+      : cfg.indirect_thunk_name !== undefined && (cfg.indirect_jump === 'retpoline' || cfg.indirect_jump === 'its-thunk')
+        ? `${cfg.indirect_jump}:${cfg.indirect_thunk_name}`
+        : cfg.indirect_jump;
+  const ret = cfg.return_kind === 'thunk' ? (cfg.return_thunk_name ?? 'return-thunk') : cfg.sls ? 'ret+int3' : 'ret';
+  const extra = [cfg.call_depth ? 'call-depth' : '', cfg.bmi2 ? 'bmi2' : '', `jmp8<=${cfg.imm8_jmp_max}`, cfg.mov_imm64_simm32 ? 'imm64-simm32' : '']
     .filter((s) => s !== '')
     .join(' ');
   return `profile=${cfg.profile.name} indirect=${ind} return=${ret} ${extra}`;
@@ -80,6 +94,10 @@ export interface KernelLayout {
 export interface KernelSymbols {
   /** `__x86_indirect_thunk_rcx` (`__x86_indirect_thunk_rax` for 5.5 is never used: it inlines) */
   indirect_thunk?: bigint;
+  /** `__x86_indirect_its_thunk_rcx` (indirect jump `its-thunk`) */
+  its_indirect_thunk?: bigint;
+  /** per-cpu address of `pcpu_hot.call_depth` (call-depth accounting; `pcpu_hot` + 16 on v6.2-v6.14) */
+  call_depth_percpu?: bigint;
   /** `x86_return_thunk` (or `srso_return_thunk`, `its_return_thunk`: whichever the kernel selected) */
   return_thunk?: bigint;
   /** `__bpf_call_base`: helper calls go to `__bpf_call_base + imm` */

@@ -54,6 +54,7 @@ function emit_cond_near_jump(func: bigint, ip: bigint, jmp_cond: number): number
 /** `emit_indirect_jump(&prog, 2 /* rdx *\/, ip)`, per the configured mitigation. */
 function emit_indirect_jump_rdx(ip: bigint, env: JitEnv): number[] {
   const cfg = env.cfg;
+  if (cfg.indirect_jump === 'its-thunk') throw new DispatcherError('the dispatcher through __x86_indirect_its_thunk_rdx is not modelled');
   if (cfg.indirect_jump === 'retpoline-lfence') return [0x0f, 0xae, 0xe8, 0xff, 0xe2];
   if (cfg.indirect_jump === 'retpoline') {
     reloc(env, { kind: 'rel32', sym: THUNK_RDX, addend: 0n, at: ip, field: 1 });

@@ -229,6 +229,21 @@ function ld_imm64(insn: BpfInsn, next: BpfInsn, idx: number, ip: bigint, fn: Jit
   return emit_mov_imm64(insn.dst_reg, value, env.cfg.mov_imm64_simm32);
 }
 
+/**
+ * x86_call_depth_emit_accounting() (v6.2+, retbleed=stuff): a copy of the
+ * INCREMENT_CALL_DEPTH template, `sarq $5, %gs:pcpu_hot.call_depth(%rip)`
+ * (`65 48 c1 3d disp32 05`), its RIP-relative displacement re-applied for where it
+ * lands. As captured from 6.12; kernels before the RIP-relative per-cpu accessors
+ * used an absolute `%gs:disp32` form, which is not modelled.
+ */
+function call_depth_accounting(ip: bigint, env: JitEnv): number[] {
+  if (env.cfg.profile.layout !== 'v6.12+') throw new JitError(`call-depth accounting is modelled for v6.12+ only (profile ${env.cfg.profile.name})`);
+  const len = 9;
+  reloc(env, { kind: 'rel32', sym: 'call_depth_percpu', addend: 0n, at: ip, field: 4, insn_len: len });
+  const disp = BigInt.asIntN(32, symbol(env, 'call_depth_percpu') - (ip + BigInt(len)));
+  return [0x65, 0x48, 0xc1, 0x3d, ...le32(Number(disp)), 0x05];
+}
+
 function call(insn: BpfInsn, idx: number, ip: bigint, fn: JitFunction, tail_call_reachable: boolean, env: JitEnv): number[] {
   const layout = env.cfg.profile.layout;
   const pseudo = insn.src_reg === BPF_PSEUDO_CALL;
@@ -240,6 +255,8 @@ function call(insn: BpfInsn, idx: number, ip: bigint, fn: JitFunction, tail_call
     b.push(...emit_mov_rax_rbp_disp32(env.cfg.profile.call_tcc_off_rounded ? -round_up8(S) - 8 : -(S + 8)));
   }
   if (tail_call_reachable && layout === 'v6.12+' && pseudo) b.push(...emit_mov_rax_rbp_disp32(tcc_ptr_off(fn.stack_depth)));
+  // X86_FEATURE_CALL_DEPTH: x86_call_depth_emit_accounting() before the call (no call thunk targets here)
+  if (env.cfg.call_depth) b.push(...call_depth_accounting(ip + BigInt(b.length), env));
   const callIp = ip + BigInt(b.length);
   let target: bigint;
   if (pseudo) {

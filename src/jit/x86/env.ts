@@ -11,13 +11,15 @@ import { hexAddr } from '../bytes.js';
 /** A kernel address emitted into the code: a rel32 branch to `sym + addend`, or an imm64 of it. */
 export interface Reloc {
   kind: 'rel32' | 'imm64';
-  /** `indirect_thunk`, `return_thunk`, `bpf_call_base`, `map:<id>`, `map_value:<id>`, `btf:<imm>` */
+  /** `indirect_thunk`, `its_indirect_thunk`, `return_thunk`, `call_depth_percpu`, `bpf_call_base`, `map:<id>`, `map_value:<id>`, `btf:<imm>` */
   sym: string;
   addend: bigint;
   /** address of the instruction's first byte */
   at: bigint;
   /** offset of the rel32/imm64 field inside the instruction */
   field: number;
+  /** rel32: length of the instruction the displacement counts from (default 5: `call`/`jmp rel32`) */
+  insn_len?: number;
 }
 
 export interface JitEnv {
@@ -46,6 +48,8 @@ export function makeEnv(partial: Partial<JitEnv> = {}): JitEnv {
 const SYMS: Record<string, keyof KernelSymbols> = {
   indirect_thunk: 'indirect_thunk',
   return_thunk: 'return_thunk',
+  its_indirect_thunk: 'its_indirect_thunk',
+  call_depth_percpu: 'call_depth_percpu',
   bpf_call_base: 'bpf_call_base',
 };
 

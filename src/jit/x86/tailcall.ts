@@ -144,6 +144,11 @@ export function emit_bpf_tail_call_direct(
 /** `emit_indirect_jump` through rcx (reg 1) at `ip`, per the configured mitigation. */
 export function emit_indirect_jump(ip: bigint, env: JitEnv): number[] {
   const cfg = env.cfg;
+  if (cfg.indirect_jump === 'its-thunk') {
+    // X86_FEATURE_INDIRECT_THUNK_ITS: its_static_thunk(rcx), checked before the retpoline forms
+    reloc(env, { kind: 'rel32', sym: 'its_indirect_thunk', addend: 0n, at: ip, field: 1 });
+    return emit_jump(ip, symbol(env, 'its_indirect_thunk'));
+  }
   if (cfg.indirect_jump === 'retpoline-lfence') return [...emit_lfence(), ...emit_jmp_reg('rcx')];
   if (cfg.indirect_jump === 'retpoline') {
     reloc(env, { kind: 'rel32', sym: 'indirect_thunk', addend: 0n, at: ip, field: 1 });
