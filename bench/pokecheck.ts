@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { findModel } from '../models/index.js';
+import { cutoffResult } from '../src/check/cutoff.js';
 import { runCheck } from '../src/check/result.js';
 
 export interface PokecheckOptions {
@@ -26,6 +27,10 @@ export interface PokecheckOptions {
   maxMemoryMB?: number;
   /** Node's --max-old-space-size is not needed (states live in typed arrays); this kills the child after so long. */
   timeoutSeconds?: number;
+  /** The model's options instead of the scenario SPIN's twin models (e.g. `{ keys: '2' }`: every sequence over two keys). */
+  options?: Record<string, string>;
+  /** `--cpus every`: the checked cutoff (src/check/cutoff.ts), searches at N = k + 1 and k + 2; `cpus` is ignored. */
+  every?: boolean;
 }
 
 export interface PokecheckRun {
@@ -52,15 +57,19 @@ export interface PokecheckRun {
   storeMB: number;
   limit: string | null;
   incompleteReason?: string;
+  /** With `every`: the scope the verdict covers (every number of CPUs, or why not). */
+  scope?: string;
 }
 
 function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
   const def = findModel(opts.model ?? 'tailcall-poke');
   if (!def) throw new Error(`unknown model ${opts.model}`);
   // the scenario SPIN's twin models (bench/spin/tailcall-poke.pml), not every sequence of operations
-  const config = { protocol: opts.protocol, cpus: opts.cpus, options: (opts.model && opts.model !== 'tailcall-poke' ? {} : { script: 'install f1; update f2; remove; install f3' }) as Record<string, string> };
-  const m = def.build(config);
-  const r = runCheck(m, { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, pipeline: opts.pipeline, origin: { model: def.name, config } });
+  const options = opts.options ?? ((opts.model && opts.model !== 'tailcall-poke' ? {} : { script: 'install f1; update f2; remove; install f3' }) as Record<string, string>);
+  const config = { protocol: opts.protocol, cpus: opts.cpus, options };
+  const r = opts.every
+    ? cutoffResult((cpus) => def.build({ ...config, cpus }), { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB })
+    : runCheck(def.build(config), { symmetry: opts.symmetry, maxMemoryMB: opts.maxMemoryMB, workers: opts.workers, pipeline: opts.pipeline, origin: { model: def.name, config } });
   const cpu = process.cpuUsage();
   const out: Omit<PokecheckRun, 'seconds'> = {
     tool: 'pokecheck',
@@ -78,6 +87,7 @@ function child(opts: PokecheckOptions): Omit<PokecheckRun, 'seconds'> {
     peakMemoryMB: process.resourceUsage().maxRSS / 1024,
     storeMB: r.memoryMB,
     limit: r.limit,
+    scope: r.scope,
   };
   if (r.limit) out.incompleteReason = r.limit === 'store-full' ? 'the 4 GiB WebAssembly visited set is full' : `--max-memory ${opts.maxMemoryMB} reached`;
   return out;

@@ -10,6 +10,10 @@
  *
  *   npm run bench -- [--quick] [--protocols v5.10,rfc] [--cpus 2-8] [--runs 2]
  *                    [--no-spin] [--budget-mb 10000] [--budget-s 600] [--out FILE]
+ *                    [--no-proofs | --proofs-only]
+ *
+ * Then the proofs (bench/proofs.ts): every N and every sequence of map operations, one key,
+ * two keys and the byte level, each once, with the fixed script at N = 8 measured in the same run.
  *   npm run bench -- --from bench/results/FILE.json     (the table of a saved run)
  *
  * A configuration is skipped (and the table says why) when the runs before it
@@ -22,6 +26,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { runPokecheck, type PokecheckRun } from './pokecheck.js';
+import { proofsTable, runProofs, type ProofRun } from './proofs.js';
 import { runSpin, spinAvailable, SPIN_MAX_CPUS, type SpinResult } from './spin.js';
 
 type Tool = 'pokecheck' | 'pokecheck --no-symmetry' | 'pokecheck --no-symmetry --workers 2' | 'pokecheck --no-symmetry --pipeline' | 'spin';
@@ -154,9 +159,10 @@ async function main(): Promise<void> {
   const from = arg('--from');
   if (from) {
     // Print the table of a saved run again.
-    const saved = JSON.parse(readFileSync(from, 'utf8')) as { cells: Cell[] };
+    const saved = JSON.parse(readFileSync(from, 'utf8')) as { cells: Cell[]; proofs?: ProofRun[] };
     const r = report(saved.cells);
     console.log(`${r.table}\n${r.throughput}`);
+    if (saved.proofs?.length) console.log(`\nproofs (every N, every sequence of map operations), one run each:\n${proofsTable(saved.proofs)}`);
     return;
   }
   const quick = flag('--quick');
@@ -173,7 +179,8 @@ async function main(): Promise<void> {
   if (!withSpin) console.error(flag('--no-spin') ? 'SPIN: skipped (--no-spin)' : 'SPIN: not installed (apt-get install spin gcc), pokecheck only');
 
   const cells: Cell[] = [];
-  for (const protocol of protocols) {
+  const proofsOnly = flag('--proofs-only');
+  for (const protocol of proofsOnly ? [] : protocols) {
     for (const cpus of cpuList) {
       const row = TOOLS.map((tool): Cell => ({ tool, protocol, cpus, runs: [] }));
       for (const cell of row) {
@@ -206,12 +213,19 @@ async function main(): Promise<void> {
   }
 
   const { table, disagreements, throughput } = report(cells);
-  console.log(table);
-  console.log(throughput);
+  if (!proofsOnly) {
+    console.log(table);
+    console.log(throughput);
+  }
+  let proofs: ProofRun[] = [];
+  if (!flag('--no-proofs')) {
+    proofs = await runProofs(budgetS * 1.5, (line) => console.error(line));
+    console.log(`\nproofs (every N, every sequence of map operations), one run each:\n${proofsTable(proofs)}`);
+  }
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ benchmark: 'tailcall-poke', date: new Date().toISOString(), machine: { ...info, loadAverageAtEnd: loadavg().map((x) => x.toFixed(2)).join(' ') }, runsPerTool: runs, budgetMB, budgetS, cells }, null, 2) + '\n',
+    JSON.stringify({ benchmark: 'tailcall-poke', date: new Date().toISOString(), machine: { ...info, loadAverageAtEnd: loadavg().map((x) => x.toFixed(2)).join(' ') }, runsPerTool: runs, budgetMB, budgetS, cells, proofs }, null, 2) + '\n',
   );
   console.error(`results: ${out}`);
   if (disagreements.length) {

@@ -6,7 +6,10 @@
  * `bpf_arch_text_poke` on a scratch copy of a site's bytes (so that models
  * can memoise it per (step, content)).
  */
-import type { CompiledMachine } from '../src/concurrency/compile.js';
+import { eventName, type CompiledMachine } from '../src/concurrency/compile.js';
+import { moveOrThrow } from '../src/concurrency/machine-step.js';
+import { userOpEvent, userOpKey, userOps, type UserOp } from '../src/arraymap/user-space.js';
+import { FREED, LIVE, type DelayedFrees, type Field, type FieldArray } from '../src/model/index.js';
 import { ModelConfigError, type ActorMachine, type ModelConfig, type ModelOption } from '../src/concurrency/model.js';
 import type { EventObject } from 'xstate';
 import { PROTOCOLS, doPokeStep, type PokeProtocol, type StepSource } from '../src/arraymap/poke_desc_update.js';
@@ -26,6 +29,8 @@ import type { PropertySpec } from '../src/concurrency/system.js';
 /** caller_d0's image address and target1..3's bpf_func in the oracle (linux 6.1.0-56-amd64). */
 export const CALLER_ADDRESS = 0xffffffffc000075cn;
 export const TARGET_ADDRESSES = [0xffffffffc0000654n, 0xffffffffc000069cn, 0xffffffffc00006e0n];
+/** caller_two's image address in the oracle: a caller with a direct tail call on key 0 and one on key 1 (stack 0, rbx saved, returns 101). */
+export const CALLER_TWO_ADDRESS = 0xffffffffc00009d0n;
 
 /** The properties of both levels of tailcall-poke (the byte level adds P5). */
 export const PROPERTIES: readonly Omit<PropertySpec, 'checked'>[] = [
@@ -43,7 +48,7 @@ export interface TailcallPokeWorld {
 }
 
 /**
- * The kernel profile (src/jit) the caller is emitted with, for the kernel a protocol comes from:
+* The kernel profile (src/jit) the caller is emitted with, for the kernel a protocol comes from:
  * `v5.5` (v5.5 to v5.9: one site) on v5.5's bytes; v5.10 to v6.6 (`v5.10` and its broken variants `no-sync`, `bypass-first`) and the 2020 RFC
  * (posted against the same two-site layout) run on v5.10's bytes; `v6.7` on 6.1's (the same
  * v5.10-6.11 layout as v5.17 to v6.11 emit it: MAX_TAIL_CALL_CNT 33, SLS); a protocol file on
@@ -58,9 +63,15 @@ export function callerProfile(protocol: string, protocolFile?: string): string {
   return CALLER_PROFILES[protocol] ?? DEFAULT_PROFILE;
 }
 
-/** The JIT image and programs the tail-call models run over (also used by the sequential tests). */
-export function tailcallPokeWorld(progCount: number, profile: string = DEFAULT_PROFILE): TailcallPokeWorld {
-  const caller = jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, CALLER_ADDRESS, profile);
+/**
+ * The JIT image and programs the tail-call models run over (also used by the sequential tests).
+ * One key: the oracle's caller_d0; two keys: its caller_two (a direct tail call on key 0, then one
+ * on key 1), both JIT-compiled by src/jit at the kernel's address (test/jit-tailcall.test.ts checks
+ * them byte for byte against the oracle for the 6.1 profile).
+ */
+export function tailcallPokeWorld(progCount: number, profile: string = DEFAULT_PROFILE, keys = 1): TailcallPokeWorld {
+  if (keys !== 1 && keys !== 2) throw new RangeError(`tailcallPokeWorld: keys must be 1 or 2, got ${keys}`);
+  const caller = keys === 1 ? jit_tail_caller({ stack_depth: 0, callee_regs: [], sites: 1 }, CALLER_ADDRESS, profile) : jit_tail_caller({ stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 }, CALLER_TWO_ADDRESS, profile);
   const progs: BpfProg[] = [];
   for (let k = 0; k < progCount; k++) {
     const bpf_func = k < TARGET_ADDRESSES.length ? TARGET_ADDRESSES[k] : TARGET_ADDRESSES[2] + BigInt(0x48 * (k - 2));
@@ -74,6 +85,11 @@ export function tailcallPokeWorld(progCount: number, profile: string = DEFAULT_P
 }
 
 export const SITES: readonly string[] = ['tailcall_bypass', 'tailcall_target'];
+
+/** The poke sites of a caller with `keys` direct tail calls: key k's bypass at 2k, its target at 2k + 1 (key 0's keep SITES' names; key k > 0's end in `@k`). */
+export function sitesFor(keys: number): string[] {
+  return Array.from({ length: 2 * keys }, (_, i) => `${SITES[i & 1]}${i >> 1 ? `@${i >> 1}` : ''}`);
+}
 
 /** The protocols tailcall-poke checks, at either level (v6.7 has v5.10's order; tailcall-load-race checks it). */
 export const TAILCALL_POKE_PROTOCOLS: readonly string[] = ['rfc', 'v5.10', 'no-sync', 'bypass-first'];
@@ -134,10 +150,10 @@ export function tailcallConfig(model: string, cfg: ModelConfig, protocols: reado
 }
 
 /** What each state of the compiled tail-call executor (src/concurrency/cpu.ts) does. */
-export function executorTables(cpu: CompiledMachine) {
+export function executorTables(cpu: CompiledMachine, sites: readonly string[] = SITES) {
   return {
-    /** index into SITES of the site a state fetches, or -1 */
-    fetchSite: cpu.meta.map((m) => SITES.indexOf(String(m.fetch))),
+    /** index into `sites` of the site a state fetches, or -1 */
+    fetchSite: cpu.meta.map((m) => sites.indexOf(String(m.fetch))),
     /** the event of a state's own step (enter, unwind, return), or -1 */
     internal: cpu.meta.map((m) => (typeof m.step === 'string' ? cpu.eventIndex(m.step) : -1)),
     reader: cpu.tags.map((t) => t.has('reader')),
@@ -169,8 +185,8 @@ export function updaterTables(up: CompiledMachine) {
     xchgEvent: (old: number): number => xchgOld[old] ?? -1,
     /** a poke's event for its return value, from a table */
     retEvent: (ret: number): number => retAt[POKE_RETURNS.indexOf(ret)] ?? -1,
-    /** index into SITES of the site a poke state pokes, or -1 */
-    site: meta.map((m) => (m.op === 'poke' ? SITES.indexOf(m.step.site) : -1)),
+    /** index of the site a poke state pokes (key k's bypass 2k, target 2k + 1: sitesFor), or -1 */
+    site: meta.map((m) => (m.op === 'poke' ? 2 * m.key + SITES.indexOf(m.step.site) : -1)),
   };
 }
 
@@ -201,9 +217,10 @@ export const progName = (k: number): string => (k ? `f${k}` : 'NULL');
  * bypass and target, or the target alone in the v5.5 layout (no bypass: tailcall_bypass is 0).
  */
 export function siteDecls(world: TailcallPokeWorld): SiteDecl[] {
-  const poke = world.caller.pokes[0];
-  return SITES.flatMap((name, i) => {
-    const address = i === 0 ? poke.tailcall_bypass : poke.tailcall_target;
+  const names = sitesFor(world.caller.pokes.length);
+  return names.flatMap((name, i) => {
+    const poke = world.caller.pokes[i >> 1];
+    const address = (i & 1) === 0 ? poke.tailcall_bypass : poke.tailcall_target;
     return address === 0n ? [] : [{ name, address, initial: world.text.read(address, X86_PATCH_SIZE) }];
   });
 }
@@ -213,8 +230,8 @@ export function siteDecls(world: TailcallPokeWorld): SiteDecl[] {
  * site: nop5 falls through, `jmp out` skips the tail call, `jmp f_k+off` enters f_k; -1 for
  * anything else (or bytes that do not decode).
  */
-export function executorEventOf(cpu: CompiledMachine, world: TailcallPokeWorld): (insn: DecodedInsn | undefined) => number {
-  const poke = world.caller.pokes[0];
+export function executorEventOf(cpu: CompiledMachine, world: TailcallPokeWorld, key = 0): (insn: DecodedInsn | undefined) => number {
+  const poke = world.caller.pokes[key];
   const tailEntry = world.progs.map((p) => p.bpf_func + BigInt(poke.adj_off));
   const evNop = cpu.eventIndex('EXEC_NOP');
   const evOut = cpu.eventIndex('EXEC_JMP_OUT');
@@ -237,4 +254,102 @@ export function updaterActor(name: string, title: string, script: ScriptOp[], pr
     return '';
   };
   return { name, title, machine: updaterMachine(script, protocol), events: updaterEvents(progs), violationTags, formatEvent };
+}
+
+/**
+ * User space that may do anything (src/arraymap/user-space.ts), over the shared fields of a
+ * tail-call model: `choose` makes each system call user space can make from updater state `u`
+ * (one successor each, through `emit`); `putDropsLast` decides at a put whether it drops the
+ * last reference. Shared by both levels of tailcall-poke.
+ */
+export function anyOpsUserSpace(o: {
+  model: string;
+  up: CompiledMachine;
+  upT: ReturnType<typeof updaterTables>;
+  progs: number;
+  keys: number;
+  /** user space holds f_k's fd (bit k - 1) */
+  fd: FieldArray;
+  life: FieldArray;
+  /** ptrs[key] per key */
+  slots: readonly Field[];
+  updater: Field;
+  frees: DelayedFrees;
+}) {
+  const { up, upT, fd, life, slots, updater, frees } = o;
+  // an updater running a script has no USER events: then user space makes no choices
+  const ops = up.events.some((e) => e.type === 'USER') ? userOps(o.progs, o.keys) : [];
+  const evUser = ops.map((op) => up.eventIndex(eventName(userOpEvent(op))));
+  const evXchgOf = Array.from({ length: o.progs + 1 }, (_, old) => upT.evXchg(old));
+  /** The program some map step between the xchg and the put holds the map's reference to (its `old`), per updater state. */
+  const inFlightOld = upT.meta.map((m) => (m.op === 'poke' || m.op === 'sync_start' || m.op === 'sync_wait' ? (m.old_prog ?? 0) : m.op === 'put' ? m.prog : 0));
+  const inSlot = (s: Int32Array, k: number): boolean => {
+    for (let j = 0; j < slots.length; j++) if (slots[j].get(s) === k) return true;
+    return false;
+  };
+  /** No fd, no map slot, no map step in flight holds f_k. */
+  const unreferenced = (s: Int32Array, k: number, u: number): boolean => !fd.get(s, k - 1) && !inSlot(s, k) && inFlightOld[u] !== k;
+  const base = (op: UserOp): string => `${op.op === 'update' ? `update_f${op.prog}` : 'delete'}${userOpKey(op) ? `@${userOpKey(op)}` : ''}/`;
+  return {
+    ops,
+    evUser,
+    /** User space, between two system calls, makes each call it can (one successor each). */
+    choose(s: Int32Array, next: Int32Array, u: number, emit: () => void): void {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
+        const key = userOpKey(op);
+        if (op.op === 'update' && !fd.get(s, op.prog - 1)) continue; // needs the program's fd
+        if (op.op === 'delete' && slots[key].get(s) === 0) continue; // -ENOENT, nothing happens
+        if (op.op === 'close') {
+          if (!fd.get(s, op.prog - 1)) continue;
+          fd.set(next, op.prog - 1, 0);
+          if (unreferenced(next, op.prog, u)) frees.put(next, op.prog);
+        }
+        if (op.op === 'load') {
+          if (life.get(s, op.prog - 1) !== FREED) continue; // the pool's image is in use
+          life.set(next, op.prog - 1, LIVE);
+          fd.set(next, op.prog - 1, 1);
+        }
+        let nu = moveOrThrow(up, u, evUser[i], `${o.model}: user space`);
+        if (op.op === 'update' || op.op === 'delete') {
+          // The system call's first atomic step, the xchg under poke_mutex, is taken with the choice:
+          // choosing is local to the thread, so this hides no interleaving.
+          const xm = upT.meta[nu];
+          if (xm.op !== 'xchg') throw new Error(`${o.model}: a map operation does not start with its xchg`);
+          nu = moveOrThrow(up, nu, evXchgOf[slots[key].get(s)], `${o.model}: user space`);
+          slots[key].set(next, xm.new_prog);
+        }
+        updater.set(next, nu);
+        emit();
+      }
+    },
+    /** Whether the put of updater state meta `m` drops the last reference (decided at run time for 'if-unreferenced'). */
+    putDropsLast(s: Int32Array, m: Extract<UpdaterStepMeta, { op: 'put' }>): boolean {
+      return m.last_ref === true || (m.last_ref === 'if-unreferenced' && !fd.get(s, m.prog - 1) && !inSlot(s, m.prog));
+    },
+    /** The operation user space chose on the move `before` -> `after` from state u, or undefined. */
+    chosen(before: Int32Array, after: Int32Array): UserOp | undefined {
+      const name = up.values[updater.get(after)];
+      return ops.find((op) =>
+        op.op === 'update' || op.op === 'delete' ? name.startsWith(base(op)) : op.op === 'close' ? fd.get(before, op.prog - 1) && !fd.get(after, op.prog - 1) : life.get(before, op.prog - 1) === FREED && life.get(after, op.prog - 1) === LIVE,
+      );
+    },
+    /** The xchg's doc of a map operation chosen from u. */
+    xchgDoc(u: number, op: UserOp): string {
+      return upT.meta[up.next[u * up.events.length + evUser[ops.indexOf(op)]]].doc;
+    },
+  };
+}
+
+/** The programs of the pool when user space may do anything (`--progs`, default 3). */
+export function poolSize(cfg: ModelConfig): number {
+  const v = cfg.options.progs ?? '3';
+  const k = Number(v);
+  if (!/^[1-3]$/.test(v)) throw new ModelConfigError(`tailcall-poke: --progs must be 1..3, got '${v}'`);
+  return k;
+}
+
+/** `every sequence of map operations over keys {0} and programs {f1, f2, f3} (addresses reused)`: what a user space without a script covers. */
+export function anyOpsCovers(keys: number, progs: number): string {
+  return `every sequence of map operations over keys {${Array.from({ length: keys }, (_, k) => k).join(', ')}} and programs {${Array.from({ length: progs }, (_, k) => `f${k + 1}`).join(', ')}} (addresses reused)`;
 }

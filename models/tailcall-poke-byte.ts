@@ -49,8 +49,9 @@ import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod, type TextPokeBpStep } from '../src/poke/text_poke_bp.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
-import { callerProfile, executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
+import { anyOpsEvents, anyOpsUpdaterMachine, userOpText } from '../src/arraymap/user-space.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
+import { anyOpsCovers, anyOpsUserSpace, callerProfile, poolSize, executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
 
@@ -96,6 +97,13 @@ class FetchedBytes {
   bytes(id: number): Uint8Array {
     return id === this.empty ? new Uint8Array(0) : this.interned.bytes(id).subarray(1);
   }
+  private readonly lengths: number[] = [];
+  /** How many bytes fetch `id` holds (memoised: the search's hot path asks it for every fetch). */
+  length(id: number): number {
+    let n = this.lengths[id];
+    if (n === undefined) n = this.lengths[id] = this.bytes(id).length;
+    return n;
+  }
   what(id: number): Fetched {
     return this.kinds[id];
   }
@@ -108,15 +116,22 @@ class FetchedBytes {
  * are in the order of the hand-packed model this replaced, so that CPUs sort the same under
  * symmetry (and counterexamples stay the same).
  */
-function byteLayout(N: number, K: number) {
+function byteLayout(N: number, K: number, anyOps: boolean) {
   return defineLayout({
-    shared: { updater: 12, step: 5, slot: 4, bypass: 8, target: 8, life: [2, K] },
+    // with every sequence of operations, user space's fds too (one bit per program: the fd is open)
+    shared: { updater: 12, step: 5, slot: 4, bypass: 8, target: 8, life: [2, K], fd: [1, anyOps ? K : 0] },
     cpus: { count: N, bits: 32, fields: { q: 4, fetch: 2, ipi: 1, sync: 1, holds: [1, K], fetched: 16 } },
   });
 }
 
 export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
-  const { protocol, script, progs: K } = tailcallConfig('tailcall-poke --level byte', cfg, TAILCALL_POKE_PROTOCOLS, 8, 3);
+  // A --script is one scenario; without one, user space may do any sequence of operations (as at the instruction level).
+  const anyOps = cfg.options.script === undefined;
+  if (!anyOps && cfg.options.progs !== undefined) throw new ModelConfigError('tailcall-poke: --progs goes with every sequence of operations (no --script); a script names its programs');
+  if (cfg.options.keys !== undefined && cfg.options.keys !== '1') throw new ModelConfigError(`tailcall-poke --level byte: --keys must be 1 (the byte level checks the caller with one tail call), got '${cfg.options.keys}'`);
+  const tc = tailcallConfig('tailcall-poke --level byte', cfg, TAILCALL_POKE_PROTOCOLS, 8, 3);
+  const { protocol, script } = tc;
+  const K = anyOps ? poolSize(cfg) : tc.progs;
   const method = (cfg.options.poke ?? 'text_poke_bp') as PokeMethod;
   if (!POKE_METHODS.includes(method)) throw new ModelConfigError(`tailcall-poke: --poke must be one of ${POKE_METHODS.join(', ')}, got '${method}'`);
   const N = cfg.cpus;
@@ -129,7 +144,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   const methodName = method === 'memcpy' ? 'memcpy' : 'text_poke_bp';
   const cpu = compileMachine(tailCallCpuMachine, cpuEvents(K));
   const fetch = compileMachine(byteFetchMachine, FETCH_EVENTS);
-  const up = compileMachine(updaterMachine(script, protocol), updaterEvents(K));
+  const up = anyOps ? compileMachine(anyOpsUpdaterMachine(K, protocol), anyOpsEvents(K)) : compileMachine(updaterMachine(script, protocol), updaterEvents(K));
   if (up.names.length >= 1 << 12 || cpu.names.length > 16 || fetch.names.length > 4 || writeSteps.length >= 31) throw new Error('tailcall-poke-byte: machine too large to pack');
   const exec = executorTables(cpu);
   const upT = updaterTables(up);
@@ -182,8 +197,8 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   const emulated = (u: number): number => (emulatedOf[u] ??= fetched.of(upT.site[u], newInsn[u]!));
 
   // ---- the state -----------------------------------------------------------------------------
-  const L = byteLayout(N, K);
-  const { updater, step, slot, life } = L.shared;
+  const L = byteLayout(N, K, anyOps);
+  const { updater, step, slot, life, fd } = L.shared;
   const content = [L.shared.bypass, L.shared.target];
   const { q, ipi, sync, holds } = L.cpu;
   const fetchState = L.cpu.fetch;
@@ -191,6 +206,8 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   const records = L.cpus!;
   const rcu = new GracePeriod(L, q, exec.reader, [sync, holds]);
   const frees = new DelayedFrees(rcu, life, holds);
+  /** User space (without a script): every system call it can make, and whether a put drops the last reference (tailcall-common.ts). */
+  const us = anyOpsUserSpace({ model: 'tailcall-poke --level byte', up, upT, progs: K, keys: 1, fd, life, slots: [slot], updater, frees });
 
   /** Where the byte at offset `off` from site st's address comes from: a poke site's byte, or the rest of the image. Memoised. */
   const sourceOf: { site: number; off: number; byte: number }[][] = [[], []];
@@ -213,6 +230,21 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   };
 
   // ---- the CPUs ------------------------------------------------------------------------------
+  /**
+   * Which CPUs a sync's IPI is left pending on. `smp_text_poke_sync_each_cpu()` is
+   * `on_each_cpu(do_sync_core, NULL, 1)` (arch/x86/kernel/alternative.c): the IPI goes to every
+   * online CPU, and `smp_call_function_many_cond` (kernel/smp.c) waits until each has run
+   * `do_sync_core`, which a CPU does at an instruction boundary. A CPU outside the caller (executor
+   * state `idle`) is at a boundary of other code: it may take the IPI at once, and serializing
+   * there changes nothing this model tracks (it holds none of the poked bytes). Taking it at once is
+   * the schedule that covers the others: a run in which that CPU takes the IPI later (after it
+   * entered the caller) is the same run, state for state up to this CPU's pending bit, with the
+   * take as a stutter, in which the updater's wait was enabled at least as early; and the updater
+   * never has to move when enabled. So the sync marks only the CPUs inside the caller, and an idle
+   * CPU never holds it up: the wait is "every CPU has taken the IPI", satisfied by an idle CPU, which
+   * is what the every-N cutoff's embedding check needs (docs/proofs.md).
+   */
+  const qIdle = cpu.initial;
   /** CPU i's next fetch, int3-handler or internal step from its record f; false if it has none. */
   const fetchStep = (s: Int32Array, next: Int32Array, i: number, f: number): boolean => {
     const qq = q.of(f);
@@ -233,7 +265,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
       }
     } else if (st >= 0) {
       const buf = fetchedF.of(f);
-      nbuf = fetched.append(st, buf, byteAt(s, st, fetched.bytes(buf).length));
+      nbuf = fetched.append(st, buf, byteAt(s, st, fetched.length(buf)));
       const got = fetched.what(nbuf);
       fev = got.fetchEvent;
       if (got.kind === 'exec') {
@@ -309,7 +341,9 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     }
     const ws = writeSteps[k - 1];
     if (ws.op === 'write') content[st].set(next, written(u, st, content[st].get(s), k, ws));
-    else if (ws.op === 'sync') for (let i = 0; i < N; i++) ipi.set(next, i, 1);
+    else if (ws.op === 'sync') {
+      for (let i = 0; i < N; i++) if (q.get(s, i) !== qIdle) ipi.set(next, i, 1); // an idle CPU takes it at once (qIdle)
+    }
     else if (ws.op === 'sync_wait' && ipi.any(s)) return false;
     else if (ws.op === 'refs_drop') for (let i = 0; i < N; i++) if (fetchState.get(s, i) === fHandler && exec.fetchSite[q.get(s, i)] === st) return false;
     if (k === writeSteps.length) return finish(next, u, upT.retEvent(0));
@@ -317,11 +351,14 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     return true;
   };
   /** The updater runs the next step of its script under the protocol. */
-  const updaterStep = (s: Int32Array, next: Int32Array): boolean => {
+  const updaterStep = (s: Int32Array, next: Int32Array, _i: number, emit: () => void): boolean => {
     const u = updater.get(s);
     const m = upT.meta[u];
     let ev = -1;
     switch (m.op) {
+      case 'choose':
+        us.choose(s, next, u, emit);
+        return false;
       case 'xchg':
         ev = upT.xchgEvent(slot.get(s));
         slot.set(next, m.new_prog);
@@ -338,7 +375,7 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
         break;
       case 'put':
         ev = upT.evSTEP;
-        if (m.last_ref) frees.put(next, m.prog);
+        if (us.putDropsLast(s, m)) frees.put(next, m.prog);
         break;
       default:
         return false;
@@ -418,7 +455,14 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
       }
       if (upT.bug[updater.get(after)]) text += ' -> BUG_ON';
     }
-    if (m.op === 'sync_start' || (m.op === 'put' && m.last_ref)) text += rcu.waitsText(before);
+    if (m.op === 'sync_start' || (m.op === 'put' && frees.lifeOf(after, m.prog) === DYING && frees.lifeOf(before, m.prog) !== DYING)) text += rcu.waitsText(before);
+    if (m.op === 'put' && m.last_ref === 'if-unreferenced' && frees.lifeOf(after, m.prog) === DYING) text += ': last reference; freed after a grace period';
+    if (m.op === 'choose') {
+      const o = us.chosen(before, after);
+      text = `user space: ${o ? userOpText(o) : '?'}`;
+      if (o && (o.op === 'update' || o.op === 'delete')) text += `; ${us.xchgDoc(u, o)} -> old = ${progName(slot.get(before))}`;
+      if (o?.op === 'close' && frees.lifeOf(after, o.prog) === DYING) text += `; the last reference: f${o.prog} is freed after a grace period${rcu.waitsText(before)}`;
+    }
     return text;
   };
   const cpuSummary = (s: Int32Array, i: number): string => {
@@ -474,9 +518,10 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     model: 'tailcall-poke',
     protocol: protocol.name,
     cpus: N,
-    config: { level: 'byte', poke: method, script: scriptLine },
+    config: anyOps ? { level: 'byte', poke: method, 'user-space': anyOpsCovers(1, K) } : { level: 'byte', poke: method, script: scriptLine },
     layout: L,
     initial(s) {
+      for (let k = 0; k < fd.length; k++) fd.set(s, k, 1); // user space starts holding every program's fd
       updater.set(s, up.initial);
       content[0].set(s, sites.initial[0]);
       content[1].set(s, sites.initial[1]);
@@ -500,18 +545,20 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: contentText(st, content[st].get(s)) })),
     group,
     summary(s) {
-      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k)));
+      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k), anyOps ? fd.get(s, k) === 1 : undefined));
       const k = step.get(s);
       const u = updater.get(s);
       const inPoke = k ? `next write ${k} of ${writeSteps.length}: ${writeSteps[k - 1].doc}` : undefined;
-      return stateLine([`ptrs[0]=${progName(slot.get(s))}`, ...lives, ...Array.from({ length: N }, (_, i) => cpuSummary(s, i)), actorPart('updater', updaterStateText(up.names[u], upT.meta[u], script, { inPoke }))]);
+      return stateLine([`ptrs[0]=${progName(slot.get(s))}`, ...lives, ...Array.from({ length: N }, (_, i) => cpuSummary(s, i)), actorPart('updater', updaterStateText(up.names[u], upT.meta[u], anyOps ? undefined : script, { inPoke }))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));
       return [
         { name: 'cpu', title: 'CPU executor of the direct tail call (src/concurrency/cpu.ts)', machine: tailCallCpuMachine, events: cpuEvents(K), violationTags: bad },
         { name: 'fetch', title: 'A CPU fetching an instruction byte by byte (src/concurrency/cpu-byte.ts)', machine: byteFetchMachine, events: FETCH_EVENTS, violationTags: bad },
-        updaterActor('updater', `Updater for "${scriptLine}" under ${cfg.protocol} (src/arraymap/updater.ts)`, script, protocol, K, bad),
+        anyOps
+          ? { ...updaterActor('updater', `User space doing any operation, under ${cfg.protocol} (src/arraymap/user-space.ts)`, script, protocol, K, bad), machine: anyOpsUpdaterMachine(K, protocol), events: anyOpsEvents(K) }
+          : updaterActor('updater', `Updater for "${scriptLine}" under ${cfg.protocol} (src/arraymap/updater.ts)`, script, protocol, K, bad),
       ];
     },
   });

@@ -199,7 +199,7 @@ describe('results describe themselves', () => {
     expect(a.tool.commit === null || /^[0-9a-f]{7,40}(-dirty)?$/.test(a.tool.commit)).toBe(true);
     // Every option, the defaults too.
     // (no --script: every sequence of map operations over the pool f1..f3, no protocol file)
-    expect(a.configuration).toEqual({ model: 'tailcall-poke', protocol: 'v5.10', cpus: 2, options: { script: '(none: every sequence)', progs: '3', 'protocol-file': 'none', level: 'instruction', poke: 'text_poke_bp' } });
+    expect(a.configuration).toEqual({ model: 'tailcall-poke', protocol: 'v5.10', cpus: 2, options: { script: '(none: every sequence)', progs: '3', keys: '1', 'protocol-file': 'none', level: 'instruction', poke: 'text_poke_bp' } });
     // v5.10 (ebf7d1f508a7): a removal pokes the bypass back to the jump out, synchronize_rcu(), then the target to a nop.
     const remove = a.steps.find((s: string) => s.startsWith('remove:'));
     expect(remove).toMatch(/tailcall_bypass, NULL -> bypass_addr.*synchronize_rcu\(\).*tailcall_target, old -> NULL/);

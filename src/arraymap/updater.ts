@@ -139,7 +139,7 @@ export function mapOpStates(
           new_prog: o.prog,
           old_addr: resolve(s.old_addr, old, o.prog),
           new_addr: resolve(s.new_addr, old, o.prog),
-          doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}, BPF_MOD_JUMP, ${resolve(s.old_addr, old, o.prog)}, ${resolve(s.new_addr, old, o.prog)})`,
+          doc: `bpf_arch_poke_desc_update: ${s.via}(${s.site}${o.key ? ` of key ${o.key}` : ''}, BPF_MOD_JUMP, ${resolve(s.old_addr, old, o.prog)}, ${resolve(s.new_addr, old, o.prog)})`,
           source: s.source,
         };
         const next = steps[j + 1];

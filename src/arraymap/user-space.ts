@@ -17,22 +17,31 @@ import { createMachine, type EventObject } from 'xstate';
 import type { PokeProtocol } from './poke_desc_update.js';
 import { mapOpStates, updaterEvents, type StateConfig, type UpdaterStepMeta } from './updater.js';
 
-export type UserOp = { op: 'update'; prog: number } | { op: 'delete' } | { op: 'close'; prog: number } | { op: 'load'; prog: number };
+/** A system call of user space; `key` (default 0) is the prog array's key an update or delete names. */
+export type UserOp = { op: 'update'; prog: number; key?: number } | { op: 'delete'; key?: number } | { op: 'close'; prog: number } | { op: 'load'; prog: number };
 
-export function userOps(progs: number): UserOp[] {
+/** The key a map operation names (0 unless given). */
+export const userOpKey = (o: UserOp): number => (o.op === 'update' || o.op === 'delete' ? (o.key ?? 0) : 0);
+
+/** The operations over keys 0..keys-1 (default: key 0 alone, the operations and order of one key unchanged). */
+export function userOps(progs: number, keys = 1): UserOp[] {
   const out: UserOp[] = [];
-  for (let k = 1; k <= progs; k++) out.push({ op: 'update', prog: k });
-  out.push({ op: 'delete' });
+  for (let key = 0; key < keys; key++) {
+    for (let k = 1; k <= progs; k++) out.push(key ? { op: 'update', prog: k, key } : { op: 'update', prog: k });
+    out.push(key ? { op: 'delete', key } : { op: 'delete' });
+  }
   for (let k = 1; k <= progs; k++) out.push({ op: 'close', prog: k });
   for (let k = 1; k <= progs; k++) out.push({ op: 'load', prog: k });
   return out;
 }
 
 export function userOpEvent(o: UserOp): EventObject {
-  return (o.op === 'delete' ? { type: 'USER', op: 'delete', prog: 0 } : { type: 'USER', op: o.op, prog: o.prog }) as EventObject;
+  const key = userOpKey(o);
+  const e = o.op === 'delete' ? { type: 'USER', op: 'delete', prog: 0 } : { type: 'USER', op: o.op, prog: o.prog };
+  return (key ? { ...e, key } : e) as EventObject;
 }
 
-export function userOpText(o: UserOp, key = 0): string {
+export function userOpText(o: UserOp, key = userOpKey(o)): string {
   switch (o.op) {
     case 'update':
       return `bpf(BPF_MAP_UPDATE_ELEM, prog_array, key ${key}, fd of f${o.prog})`;
@@ -45,20 +54,21 @@ export function userOpText(o: UserOp, key = 0): string {
   }
 }
 
-export function anyOpsEvents(progs: number): EventObject[] {
-  return [...updaterEvents(progs), ...userOps(progs).map(userOpEvent)];
+export function anyOpsEvents(progs: number, keys = 1): EventObject[] {
+  return [...updaterEvents(progs), ...userOps(progs, keys).map(userOpEvent)];
 }
 
-/** The updater of every sequence of map operations over key 0 and programs f1..f`progs`, under `protocol`. */
-export function anyOpsUpdaterMachine(progs: number, protocol: PokeProtocol) {
+/** The updater of every sequence of map operations over keys 0..keys-1 (default: key 0) and programs f1..f`progs`, under `protocol`. */
+export function anyOpsUpdaterMachine(progs: number, protocol: PokeProtocol, keys = 1) {
   const states: Record<string, StateConfig> = {};
   const on: Record<string, unknown[]> = { USER: [] };
-  for (const o of userOps(progs)) {
-    const ev = userOpEvent(o) as EventObject & { op: string; prog: number };
-    const guard = ({ event }: { event: { op: string; prog: number } }) => event.op === ev.op && event.prog === ev.prog;
+  for (const o of userOps(progs, keys)) {
+    const ev = userOpEvent(o) as EventObject & { op: string; prog: number; key?: number };
+    const key = userOpKey(o);
+    const guard = ({ event }: { event: { op: string; prog: number; key?: number } }) => event.op === ev.op && event.prog === ev.prog && (event.key ?? 0) === key;
     if (o.op === 'update' || o.op === 'delete') {
-      const base = o.op === 'update' ? `update_f${o.prog}` : 'delete';
-      mapOpStates(states, { op: o.op, key: 0, prog: o.op === 'update' ? o.prog : 0 }, 0, base, progs, protocol, 'user_space', () => 'if-unreferenced');
+      const base = `${o.op === 'update' ? `update_f${o.prog}` : 'delete'}${key ? `@${key}` : ''}`;
+      mapOpStates(states, { op: o.op, key, prog: o.op === 'update' ? o.prog : 0 }, 0, base, progs, protocol, 'user_space', () => 'if-unreferenced');
       on.USER.push({ guard, target: `${base}/xchg` });
     } else {
       on.USER.push({ guard, target: 'user_space' });

@@ -37,6 +37,9 @@ export interface RunAbout {
 
 const ORACLE_6_1 = 'the oracle linux-6.1.0-56-amd64';
 
+/** No --script given (or the definition's default for it): every sequence of map operations. */
+const noScript = (v: string | undefined): boolean => v === undefined || v.startsWith('(none');
+
 /** Which kernel a JIT profile's bytes are, and their x86 tail-call layout (src/jit/x86/profile.ts). */
 function profileBytes(name: string): string {
   const p = getProfile(name);
@@ -47,7 +50,9 @@ function profileBytes(name: string): string {
 /** The caller image of tailcall-poke and tailcall-load-race for a protocol (models/tailcall-common.ts). */
 function tailCallerBytes(protocol: string, options: Record<string, string>): string {
   const profile = callerProfile(protocol, options['protocol-file']);
-  const where = `: the shape of ${ORACLE_6_1}'s caller_d0 at its address, f1..f3 at its target1..3`;
+  // --keys 2 (instruction level, no script): caller_two, a direct tail call on key 0 and one on key 1
+  const caller = noScript(options.script) && (options.level ?? 'instruction') === 'instruction' && options.keys === '2' ? 'caller_two' : 'caller_d0';
+  const where = `: the shape of ${ORACLE_6_1}'s ${caller} at its address, f1..f3 at its target1..3`;
   if (profile === '6.1') return `${profileBytes(profile)}${where} (byte for byte that image)`;
   if (profile === '5.5') return `${profileBytes(profile)}${where}; one poke site, poke->ip (tailcall_target here); no v5.5 image has been captured (the profile is checked against docs/kernel-facts.md's tables)`;
   const rfc = protocol === 'rfc' ? "; the RFC's own JIT also emitted add rsp,0 (7 bytes) between the two sites, not modelled" : '';

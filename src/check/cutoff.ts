@@ -33,6 +33,7 @@ import type { CheckableModel } from '../concurrency/model.js';
 import type { SuccessorSink, TransitionSystem } from '../concurrency/system.js';
 import type { TypedModel } from '../model/define.js';
 import { runCheck, type CheckOptions, type CheckResult } from './result.js';
+import { StateStore } from '../concurrency/state-store.js';
 
 export type CutoffCondition = 'C1' | 'C2' | 'C3' | 'C4';
 
@@ -69,6 +70,27 @@ export function cutoffIneligible(m: CheckableModel): string | null {
 /** The most CPUs one property of `m` names. */
 export function cutoffK(m: TypedModel): number {
   return Math.max(0, ...m.parts.properties.map((p) => p.cpus ?? 0));
+}
+
+/** A reusable list of successors: their actions, and their states back to back. */
+class Successors {
+  n = 0;
+  acts = new Int32Array(64);
+  words: Int32Array;
+  scratch: Int32Array;
+  constructor(private width: number) {
+    this.words = new Int32Array(64 * Math.max(1, width));
+    this.scratch = new Int32Array(width);
+  }
+  /** This list, for states of `width` words. */
+  sized(width: number): Successors {
+    if (width !== this.width) {
+      this.width = width;
+      this.words = new Int32Array(64 * Math.max(1, width));
+      this.scratch = new Int32Array(width);
+    }
+    return this;
+  }
 }
 
 /** A TransitionSystem that checks C1-C4 on every state it expands and every transition out of it. */
@@ -111,52 +133,110 @@ export class CheckedCutoffSystem implements TransitionSystem {
     this.failure ??= { condition, detail: `${what}, in state ${this.m.summary(s)}` };
   }
 
-  private idle(s: Int32Array, j: number, out = new Int32Array(this.width)): Int32Array {
+  private idle(s: Int32Array, j: number, out: Int32Array = new Int32Array(this.width)): Int32Array {
     out.set(s);
     this.m.layout.cpus!.set(out, j, this.idleRecord[j]);
     return out;
   }
 
-  /** Successors of s as `action:words` keys. */
-  private successors(s: Int32Array): { a: number; t: Int32Array }[] {
-    const out: { a: number; t: Int32Array }[] = [];
-    const next = new Int32Array(this.width);
-    this.inner.expand(s, next, (a) => out.push({ a, t: next.slice() }));
-    return out;
+  /** Successors of s, collected into a flat buffer: actions in `acts`, the states back to back in `words`. */
+  private collect(s: Int32Array, into: Successors): void {
+    const w = this.width;
+    into.n = 0;
+    const next = into.scratch;
+    this.inner.expand(s, next, (a) => {
+      if ((into.n + 1) * w > into.words.length) {
+        const grown = new Int32Array(into.words.length * 2);
+        grown.set(into.words);
+        into.words = grown;
+        const acts = new Int32Array(into.acts.length * 2);
+        acts.set(into.acts);
+        into.acts = acts;
+      }
+      into.acts[into.n] = a;
+      const words = into.words;
+      const at = into.n * w;
+      for (let k = 0; k < w; k++) words[at + k] = next[k];
+      into.n++;
+    });
   }
 
+  private readonly own = new Successors(0);
+  private readonly ofIdled = new Successors(0);
+  private sj: Int32Array = new Int32Array(0);
+  private tj: Int32Array = new Int32Array(0);
+
   expand(s: Int32Array, next: Int32Array, sink: SuccessorSink): void {
-    const succ = this.successors(s);
-    if (this.failure === null) this.check(s, succ);
-    for (const { a, t } of succ) {
-      next.set(t);
-      sink(a);
+    const own = this.own.sized(this.width);
+    this.collect(s, own);
+    if (this.failure === null) this.check(s, own);
+    const w = this.width;
+    const words = own.words;
+    for (let i = 0; i < own.n; i++) {
+      const at = i * w;
+      for (let k = 0; k < w; k++) next[k] = words[at + k];
+      sink(own.acts[i]);
     }
   }
 
-  private check(s: Int32Array, succ: { a: number; t: Int32Array }[]): void {
+  private check(s: Int32Array, succ: Successors): void {
     const n = this.m.layout.cpuCount;
+    const w = this.width;
     const v = this.inner.violations(s);
     const props = this.m.parts.properties;
+    const idled = this.ofIdled.sized(w);
+    if (this.sj.length !== w) {
+      this.sj = new Int32Array(w);
+      this.tj = new Int32Array(w);
+    }
+    const { sj, tj } = this;
+    const cpus = this.m.layout.cpus!;
     for (let j = 0; j < n; j++) {
-      const sj = this.idle(s, j);
+      if (cpus.get(s, j) === this.idleRecord[j]) {
+        // CPU j is idle: idle_j(s) = s, so C2 and C3 hold for it by identity; only C1 is left
+        for (let x = 0; x < succ.n; x++) {
+          if (succ.acts[x] !== this.cpuBase + j) continue;
+          const at = x * w;
+          const own = this.owned[j];
+          for (let k = 0; k < w; k++) {
+            if ((s[k] ^ succ.words[at + k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, succ.words.slice(at, at + w), succ.acts[x]).action}) writes outside its own record`, s);
+          }
+        }
+        this.transitionsChecked += succ.n;
+        continue;
+      }
+      for (let k = 0; k < w; k++) sj[k] = s[k];
+      cpus.set(sj, j, this.idleRecord[j]);
       // C3: idling a CPU never creates a violation
       const vj = this.inner.violations(sj);
       if (vj & ~v) return this.fail('C3', `idling cpu${j} creates a violation of ${props.find((_, i) => vj & ~v & (1 << i))?.id}`, s);
-      const fromIdled = new Set(this.successors(sj).map(({ a, t }) => `${a}:${t.join(',')}`));
-      for (const { a, t } of succ) {
+      this.collect(sj, idled);
+      for (let x = 0; x < succ.n; x++) {
         this.transitionsChecked++;
-        const tj = this.idle(t, j);
+        const a = succ.acts[x];
+        const at = x * w;
+        const sw = succ.words;
         if (a === this.cpuBase + j) {
           // C1: CPU j's own move changes nothing but its record
-          for (let w = 0; w < this.width; w++) {
-            if ((s[w] ^ t[w]) & ~this.owned[j][w]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, t, a).action}) writes outside its own record`, s);
+          const own = this.owned[j];
+          for (let k = 0; k < w; k++) {
+            if ((s[k] ^ sw[at + k]) & ~own[k]) return this.fail('C1', `cpu${j}'s move (${this.m.describe(s, sw.slice(at, at + w), a).action}) writes outside its own record`, s);
           }
           continue;
         }
         // C2: the move is still possible, with the same effect, when CPU j is dropped
-        if (!fromIdled.has(`${a}:${tj.join(',')}`)) {
-          const d = this.m.describe(s, t, a);
+        for (let k = 0; k < w; k++) tj[k] = sw[at + k];
+        cpus.set(tj, j, this.idleRecord[j]);
+        let found = false;
+        for (let y = 0; y < idled.n && !found; y++) {
+          if (idled.acts[y] !== a) continue;
+          const base = y * w;
+          let k = 0;
+          while (k < w && idled.words[base + k] === tj[k]) k++;
+          found = k === w;
+        }
+        if (!found) {
+          const d = this.m.describe(s, sw.slice(at, at + w), a);
           return this.fail('C2', `${d.actor}'s move (${d.action}) is not possible, or not the same, once cpu${j} is idle`, s);
         }
       }
@@ -186,25 +266,31 @@ export class CheckedCutoffSystem implements TransitionSystem {
   }
 }
 
-/** Every state reachable in `m`, by a plain breadth-first search (for the small systems of the embedding check). */
-function reachableStates(m: TypedModel, limit: number): Int32Array[] | null {
+/**
+ * Every state reachable in `m`, by a plain breadth-first search (for the small systems of the
+ * embedding check), in a StateStore; one per orbit when the model reduces interchangeable CPUs (the
+ * moves of a permuted state are the permuted moves, which the symmetry reduction of every search
+ * already relies on, so checking one state of an orbit checks them all).
+ */
+function reachableStates(m: TypedModel, limit: number): StateStore | null {
   const sys = m.system;
-  const init = new Int32Array(sys.width);
+  const w = sys.width;
+  const store = new StateStore(w);
+  const init = new Int32Array(w);
   sys.initial(init);
-  const seen = new Set([init.join(',')]);
-  const queue = [init];
-  const next = new Int32Array(sys.width);
-  for (let h = 0; h < queue.length; h++) {
-    if (queue.length > limit) return null;
-    sys.expand(queue[h], next, () => {
-      const key = next.join(',');
-      if (!seen.has(key)) {
-        seen.add(key);
-        queue.push(next.slice());
-      }
+  store.insert(init, 0, -1, -1);
+  const s = new Int32Array(w);
+  const next = new Int32Array(w);
+  const canon = sys.canonicalize;
+  for (let h = 0; h < store.size; h++) {
+    if (store.size > limit) return null;
+    store.read(h, s);
+    sys.expand(s, next, () => {
+      if (canon) canon(next);
+      store.insert(next, 0, h, 0);
     });
   }
-  return queue;
+  return store;
 }
 
 /**
@@ -216,7 +302,7 @@ function reachableStates(m: TypedModel, limit: number): Int32Array[] | null {
  * does a model whose shared state depends on the number of CPUs. Then the
  * searches at n + 1 CPUs with one kept idle are the searches at n CPUs.
  */
-export function checkEmbedding(small: TypedModel, big: TypedModel, limit = 500_000): { failure: CutoffFailure | null; transitions: number } {
+export function checkEmbedding(small: TypedModel, big: TypedModel, limit = 8_000_000): { failure: CutoffFailure | null; transitions: number } {
   const states = reachableStates(small, limit);
   if (!states) return { failure: { condition: 'C2', detail: `the embedding check's ${small.cpus}-CPU system has more than ${limit} states` }, transitions: 0 };
   const n = small.layout.cpuCount;
@@ -238,28 +324,56 @@ export function checkEmbedding(small: TypedModel, big: TypedModel, limit = 500_0
     const d = m.actions.decode(a);
     return `${d.actor}#${d.i}`;
   };
+  /** small's action code as big's (the same actor and index; the codes differ with the CPU count) */
+  const bigAction = (a: number): number => {
+    const d = small.actions.decode(a);
+    return big.actions.base(d.actor as never) + d.i;
+  };
   let transitions = 0;
-  const next = new Int32Array(small.system.width);
-  const nextBig = new Int32Array(big.system.width);
-  const init = new Int32Array(small.system.width);
+  const wS = small.system.width;
+  const wB = big.system.width;
+  const next = new Int32Array(wS);
+  const nextBig = new Int32Array(wB);
+  const init = new Int32Array(wS);
   small.system.initial(init);
   if (embed(init).join(',') !== initBig.join(',')) return { failure: { condition: 'C3', detail: 'the initial state with one more CPU is not the initial state plus an idle CPU' }, transitions };
-  for (const s of states) {
-    const want: string[] = [];
-    small.system.expand(s, next, (a) => want.push(`${label(small, a)}:${embed(next).join(',')}`));
-    const got: string[] = [];
-    const e = embed(s);
-    big.system.expand(e, nextBig, (a) => {
-      const d = big.actions.decode(a);
-      if (!(d.actor === 'cpu' && d.i === n)) got.push(`${label(big, a)}:${nextBig.join(',')}`);
+  const s = new Int32Array(wS);
+  const newCpu = big.actions.base('cpu' as never) + n;
+  let gotActs: number[] = [];
+  let gotWords: Int32Array[] = [];
+  for (let h = 0; h < states.size; h++) {
+    states.read(h, s);
+    gotActs = [];
+    gotWords = [];
+    big.system.expand(embed(s), nextBig, (a) => {
+      if (a !== newCpu) {
+        gotActs.push(a);
+        gotWords.push(nextBig.slice());
+      }
     });
-    transitions += want.length;
-    want.sort();
-    got.sort();
-    if (want.join(' ') !== got.join(' ')) {
-      const extra = got.filter((g) => !want.includes(g)).map((g) => g.split(':')[0]);
-      const missing = want.filter((w) => !got.includes(w)).map((w) => w.split(':')[0]);
-      const what = extra.length ? `${extra[0].replace('#', ' ')} can move only because an idle CPU was added` : `${missing[0].replace('#', ' ')} cannot move once an idle CPU is added`;
+    const used = new Uint8Array(gotActs.length);
+    let missing: string | null = null;
+    let wanted = 0;
+    small.system.expand(s, next, (a) => {
+      wanted++;
+      if (missing !== null) return;
+      const ab = bigAction(a);
+      const e = embed(next);
+      for (let y = 0; y < gotActs.length; y++) {
+        if (used[y] || gotActs[y] !== ab) continue;
+        let k = 0;
+        while (k < wB && gotWords[y][k] === e[k]) k++;
+        if (k === wB) {
+          used[y] = 1;
+          return;
+        }
+      }
+      missing = label(small, a);
+    });
+    transitions += wanted;
+    const extra = used.findIndex((u) => !u);
+    if (missing !== null || extra >= 0) {
+      const what = missing === null ? `${label(big, gotActs[extra]).replace('#', ' ')} can move only because an idle CPU was added` : `${(missing as string).replace('#', ' ')} cannot move once an idle CPU is added`;
       return { failure: { condition: 'C2', detail: `${what}, in state ${small.summary(s)}` }, transitions };
     }
   }

@@ -79,6 +79,12 @@ export function updaterStateText(name: string, m: UpdaterStepMeta, ops?: readonl
  * (src/concurrency/cpu.ts, task.ts): e.g. `at tailcall_target on an unwound frame`.
  */
 export function tailcallCpuText(value: string, ctx: Readonly<Record<string, unknown>>): string {
+  // a caller with a direct tail call per key (tailcall-poke --keys 2): key k's states end in `@k`
+  const keyed = /^(\w+)@(\d+)$/.exec(value);
+  if (keyed) {
+    const text = tailcallCpuText(keyed[1], ctx).replace(/tailcall_(bypass|target)/g, `tailcall_$1@${keyed[2]}`);
+    return text.includes('@') ? text : `${text} (key ${keyed[2]})`;
+  }
   const prog = Number(ctx.prog ?? 0);
   const val = Number(ctx.val ?? 0);
   switch (value) {
