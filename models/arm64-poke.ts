@@ -44,11 +44,12 @@
 import { compileMachine } from '../src/concurrency/compile.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
+import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition, type StateGroup } from '../src/concurrency/model.js';
 import type { PropertySpec } from '../src/concurrency/system.js';
 import { AARCH64_BTI_C, AARCH64_INSN_SIZE, AARCH64_NOP, AARCH64_PACIASP, a64Bytes, a64Word, decodeA64 } from '../src/jit/arm64/insn.js';
 import { hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
+import { actorPart, nextStepText, stateLine } from '../src/model/state-text.js';
 import { ARM64_PATCH_METHODS, POKE_OFFSET, bpf_arch_text_poke_plan, doStore, patchStores, type Arm64PatchMethod } from '../src/poke/aarch64_patch.js';
 import { ARM64_CPU_EVENTS, PATCHER_EVENTS, arm64CpuMachine, arm64PatcherMachine, type Arm64Fetch, type Arm64Poke, type PatcherStepMeta } from '../src/poke/arm64-actors.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
@@ -299,6 +300,23 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
     return `${m.doc}${checkWrites(m.poke, content.get(before)) ? ' yes: writes' : ' nothing to write'}`;
   };
 
+  /** The picture's groups: the instruction the site holds (named by the script's targets), or a torn word between two of them. */
+  const settledName = settled.map((w, j) => {
+    const d = decodeA64(w, ARM64_SITE);
+    const t = j > 0 ? pokes[j - 1].new_target : null;
+    return d.kind === 'nop' || !t ? d.text : `${d.kind} ${t}`;
+  });
+  const group = (s: Int32Array): StateGroup => {
+    const w = wordOf(content.get(s));
+    const j = settled.indexOf(w);
+    const bytes = hexBytes(a64Bytes(w));
+    if (j >= 0) return { name: settledName[j], doc: `patch_site holds ${decodeA64(w, ARM64_SITE).text.replace(/\s+/g, ' ')} [${bytes}]`, forbidden: false };
+    const m = patMeta[patcher.get(s)];
+    const from = m.op === 'store' ? settledName[m.poke] : '?';
+    const to = m.op === 'store' ? settledName[m.poke + 1] : '?';
+    return { name: `${from} → ${to}`, doc: `patch_site mid-${method}: a torn word, neither the old nor the new instruction`, forbidden: false };
+  };
+
   return checkableModel({
     model: 'arm64-poke',
     protocol: cfg.protocol,
@@ -324,13 +342,15 @@ export function buildArm64Poke(cfg: ModelConfig): CheckableModel {
       const w = wordOf(content.get(s));
       return [{ name: 'patch_site', address: hexAddr(ARM64_SITE), bytes: hexBytes(a64Bytes(w)), disasm: decodeA64(w, ARM64_SITE).text }];
     },
+    group,
     summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
         const qq = q.get(s, i);
-        const partial = cpuFetches[qq] && cpuGot[qq] > 0 ? `[fetched ${prefixes.hex(prefix.get(s, i))}]` : '';
-        return `cpu${i}=${cpu.names[qq]}${partial}`;
+        const v = cpu.values[qq];
+        const text = v === 'fetch' ? 'at the patch site, fetching it' : v === 'torn' ? 'executed a torn word; stuck' : nextStepText(cpu, qq);
+        return actorPart(`cpu${i}`, text, [cpuFetches[qq] && cpuGot[qq] > 0 ? `fetched ${prefixes.hex(prefix.get(s, i))} so far` : '']);
       });
-      return `${cpus.join(' ')} patcher=${pat.names[patcher.get(s)]}`;
+      return stateLine([...cpus, actorPart('patcher', nextStepText(pat, patcher.get(s)))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

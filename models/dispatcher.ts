@@ -58,6 +58,7 @@ import { disasm } from '../src/jit/x86/decode.js';
 import { BPF_DISPATCHER_HALF, dispatcher_exec, type DispatchStep } from '../src/jit/x86/dispatcher.js';
 import { emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { checkableModel, defineLayout, DecodedSites, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
+import { actorPart, GP_WAITS, nextStepText, stateLine } from '../src/model/state-text.js';
 import { TARGET_ADDRESSES } from './tailcall-common.js';
 
 /** d->image: one page from bpf_prog_pack_alloc (illustrative address near the oracle's programs). */
@@ -435,13 +436,20 @@ export function buildDispatcher(cfg: ModelConfig): TypedModel<'cpu' | 'updater',
       const cpus = Array.from({ length: N }, (_, i) => {
         const qq = q.get(s, i);
         const c = ctx[qq];
-        const where = inImage[qq] ? `@image+0x${(c.half * BPF_DISPATCHER_HALF + c.off).toString(16)}` : '';
-        if (anyOps && clobbered.get(s, i)) return `cpu${i}=stopped[half rewritten under it]`;
-        const marks = [sync.get(s, i) ? 'gp' : '', clobbered.get(s, i) ? 'half rewritten under it' : ''].filter(Boolean).join(',');
-        return `cpu${i}=${cpu.values[qq]}${c.prog ? `(rdx=${pname(c.prog)}${c.target ? `, in ${pname(c.target)}` : ''})` : ''}${where}${marks ? `[${marks}]` : ''}`;
+        if (anyOps && clobbered.get(s, i)) return actorPart(`cpu${i}`, 'stopped: its image half was rewritten under it');
+        const v = cpu.values[qq];
+        const rdx = c.prog ? ` (rdx = ${pname(c.prog)}->bpf_func)` : '';
+        const text =
+          v === 'idle' ? 'outside bpf_prog_run_xdp'
+          : v === 'tramp' ? `at the static call's trampoline${rdx}`
+          : v === 'image' ? `in the dispatcher image at image+0x${(c.half * BPF_DISPATCHER_HALF + c.off).toString(16)}${rdx}`
+          : v === 'nop_func' ? `in bpf_dispatcher_nop_func${rdx}`
+          : v === 'in_prog' ? `in ${pname(c.target)}${rdx}`
+          : v;
+        return actorPart(`cpu${i}`, text, [sync.get(s, i) ? GP_WAITS : '', clobbered.get(s, i) ? 'its image half was rewritten under it' : '']);
       });
       const progs = Array.from({ length: K }, (_, k) => k + 1).filter((k) => attached.get(s) & progBit(k));
-      return `attached={${progs.map(pname).join(',')}} ${cpus.join(' ')} updater=${up.names[updater.get(s)]}`;
+      return stateLine([`attached: ${progs.length ? progs.map(pname).join(', ') : 'none'}`, ...cpus, actorPart('updater', nextStepText(up, updater.get(s)))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

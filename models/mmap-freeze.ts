@@ -67,6 +67,7 @@ import { compileMachine } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
 import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
+import { actorPart, nextStepText, stateLine } from '../src/model/state-text.js';
 import { MMAP_FREEZE_PROTOCOLS, PROT_NAMES, mmapThreadEvents, mmapThreadMachine, type MmapFreezeProtocol } from '../src/arraymap/map_mmap.js';
 import type { EventObject } from 'xstate';
 
@@ -459,12 +460,12 @@ export function buildMmapFreeze(cfg: ModelConfig): CheckableModel {
     summary(s) {
       const threads = Array.from({ length: N }, (_, i) => {
         const qq = q.get(s, i);
-        const marks = [holdsMutex[qq] ? 'holds freeze_mutex' : '', late.get(s, i) ? 'checked after freeze' : '', unfounded.get(s, i) ? 'EBUSY unfounded' : ''].filter(Boolean);
-        return `thread${i}=${th.names[qq]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+        const marks = [holdsMutex[qq] ? 'holds freeze_mutex' : '', late.get(s, i) ? 'checked after freeze' : '', unfounded.get(s, i) ? 'EBUSY unfounded' : ''];
+        return actorPart(`thread${i}`, th.values[qq] === 'idle' ? 'between system calls' : nextStepText(th, qq), marks);
       });
       const vmas = Array.from({ length: V }, (_, v) => vmaText(s, v));
-      const extra = [frozenRet.get(s) ? 'FREEZE returned 0' : '', progWrote.get(s) ? 'prog wrote after freeze' : ''].filter(Boolean);
-      return `frozen=${frozen.get(s)} writecnt=${wc(s)} ${vmas.join(' ')} ${threads.join(' ')} ops left=${ops.get(s)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+      const extra = [frozenRet.get(s) ? 'BPF_MAP_FREEZE returned 0' : '', progWrote.get(s) ? 'the program wrote after the freeze' : ''];
+      return stateLine([`map->frozen=${frozen.get(s) ? 'true' : 'false'}`, `map->writecnt=${wc(s)}`, ...vmas, ...threads, `${ops.get(s)} system call${ops.get(s) === 1 ? '' : 's'} left to start`, ...extra]);
     },
     actorMachines() {
       const bad = new Set<string>();

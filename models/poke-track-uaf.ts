@@ -33,6 +33,7 @@ import { compileMachine } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefinition } from '../src/concurrency/model.js';
 import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
+import { actorPart, nextStepText, stateLine } from '../src/model/state-text.js';
 
 const AUX: readonly AuxName[] = ['main', 'sub'];
 const AUX_TEXT: Record<AuxName, string> = { main: 'prog->aux', sub: 'func[1]->aux' };
@@ -109,7 +110,12 @@ export function buildPokeTrackUaf(cfg: ModelConfig): CheckableModel {
     },
     sites: () => [],
     actorMachines: () => [{ name: 'loader', title: `Program load and release, ${protocol} (src/arraymap/poke_track.ts)`, machine: pokeTrackLoader(protocol), events: TRACK_EVENTS }],
-    summary: (s) => `loader=${loader.names[L.shared.loader.get(s)]} poke_progs: ${listText(s)}${freed.get(s, 0) || freed.get(s, 1) ? ` freed: ${AUX.filter((_, i) => freed.get(s, i)).map((x) => AUX_TEXT[x]).join(', ')}` : ''}`,
+    summary: (s) =>
+      stateLine([
+        `poke_progs: ${listText(s)}`,
+        freed.get(s, 0) || freed.get(s, 1) ? `freed: ${AUX.filter((_, i) => freed.get(s, i)).map((x) => AUX_TEXT[x]).join(', ')}` : '',
+        actorPart('loader', nextStepText(loader, L.shared.loader.get(s))),
+      ]),
   });
 }
 

@@ -44,6 +44,7 @@ import { ModelConfigError, type CheckableModel, type ModelConfig, type ModelDefi
 import type { PropertySpec } from '../src/concurrency/system.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
 import { checkableModel, defineLayout, type Property } from '../src/model/index.js';
+import { actorPart, stateLine } from '../src/model/state-text.js';
 import { CONTEXT_EVENTS, recursionContextMachine } from '../src/recursion/context-machine.js';
 import { RECURSION_SCHEMES, bitOf, byteOf, withByte, type RecursionInsn } from '../src/recursion/schemes.js';
 
@@ -268,7 +269,15 @@ export function buildRecursionDetect(cfg: ModelConfig): CheckableModel {
       const bytes = [0, 1, 2, 3].map((i) => byteOf(w, i));
       return [{ name: 'this_cpu_ptr(prog->active)', address: ACTIVE_ADDR, bytes: hexBytes(bytes), disasm: `active[] = {${bytes.join(', ')}}; old counter = ${oldActive.get(s)}` }];
     },
-    summary: (s) => Array.from({ length: A }, (_, a) => stateText(s, a)).join(' '),
+    summary: (s) =>
+      stateLine(
+        Array.from({ length: A }, (_, a) => {
+          const qq = q.get(s, a);
+          const insn = insnOf[qq];
+          const text = insn ? `next ${insnText(insn, rctxOf(a)).replace(/\s+;\s+(.*)$/, ' ($1)')}` : m.values[qq] === 'idle' ? 'not in the program' : phaseOf[qq] === 'body' ? 'runs the program' : m.values[qq];
+          return actorPart(actorName(a), text, [a < T && T > 1 && current.get(s, a) ? 'the task on the CPU' : '', depthOf[qq] > 1 ? `depth ${depthOf[qq]}` : '']);
+        }),
+      ),
     actorMachines: () => [
       { name: 'context', title: `one context running get/program/put, ${cfg.protocol} (src/recursion/context-machine.ts)`, machine: recursionContextMachine(scheme, D), events: CONTEXT_EVENTS },
     ],

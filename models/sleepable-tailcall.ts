@@ -80,7 +80,8 @@ import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x
 import { errnoName } from '../src/poke/errno.js';
 import type { EventObject } from 'xstate';
 import { BpfKallsyms } from '../src/poke/text.js';
-import { checkableModel, defineLayout, DecodedSites, DYING, FREED, LIFE_NAMES, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DYING, FREED, type Property } from '../src/model/index.js';
+import { actorPart, GP_WAITS, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { scratchPoke, updaterTables } from './tailcall-common.js';
 import { CALLER_ADDRESS, TARGET_ADDRESSES } from './tailcall-poke.js';
 
@@ -560,18 +561,22 @@ export function buildSleepableTailcall(cfg: ModelConfig): CheckableModel {
       ];
     },
     summary(s) {
-      if (!loaded.get(s)) return `not loaded; updater=${up.names[updater.get(s)]}`;
-      const fl = Array.from({ length: K + 1 }, (_, k) => `${k ? `f${k}` : 'caller'}=${sleepable(s, k) ? 's' : 'n'}`).join(' ');
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
+      const u = updater.get(s);
+      const upd = actorPart('updater', updaterStateText(up.names[u], upT.meta[u], C.script));
+      if (!loaded.get(s)) return stateLine(['programs not loaded yet', upd]);
+      const fl = Array.from({ length: K + 1 }, (_, k) => `${k ? `f${k}` : 'caller'} ${sleepable(s, k) ? 'sleepable' : 'non-sleepable'}`);
+      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k)));
       const tasks = Array.from({ length: N }, (_, i) => {
+        const qq = q.get(s, i);
         const marks = [
-          syncR.get(s, i) ? 'sync_rcu' : '',
-          syncT.get(s, i) ? 'sync_tt' : '',
-          ...Array.from({ length: K }, (_, k) => (hR.get(s, i, k) ? `holds f${k + 1} (rcu)` : hT.get(s, i, k) ? `holds f${k + 1} (tt)` : '')),
-        ].filter(Boolean);
-        return `task${i}=${task.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+          task.contexts[qq].trace ? 'under rcu_read_lock_trace' : '',
+          syncR.get(s, i) ? GP_WAITS : '',
+          syncT.get(s, i) ? 'synchronize_rcu_tasks_trace() waits for it' : '',
+          ...Array.from({ length: K }, (_, k) => (hR.get(s, i, k) ? `f${k + 1}'s RCU free waits for it` : hT.get(s, i, k) ? `f${k + 1}'s tasks-trace free waits for it` : '')),
+        ];
+        return actorPart(`task${i}`, tailcallCpuText(task.values[qq], task.contexts[qq]), marks);
       });
-      return `${fl} ptrs[0]=${pname(slot.get(s))} ${lives.join(' ')} ${tasks.join(' ')} updater=${up.names[updater.get(s)]}`;
+      return stateLine([...fl, `ptrs[0]=${pname(slot.get(s))}`, ...lives, ...tasks, upd]);
     },
   });
 }

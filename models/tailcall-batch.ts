@@ -53,7 +53,8 @@ import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { __bpf_arch_text_poke } from '../src/poke/text_poke.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, type Property } from '../src/model/index.js';
+import { actorPart, nextStepText, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, callerProfile, executorEventOf, executorTables, progName, scratchPoke, siteDecls, stepSource, tailcallPokeWorld } from './tailcall-common.js';
 import type { CompiledMachine } from '../src/concurrency/compile.js';
 
@@ -451,12 +452,30 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
-        const mk = [marks[0].get(s, i) ? 'gp' : '', marks[1].get(s, i) ? 'gp2' : '', ...Array.from({ length: P }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
-        return `cpu${i}=${cpu.names[q.get(s, i)]}${mk.length ? `[${mk.join(',')}]` : ''}`;
+        const qq = q.get(s, i);
+        const mk = [
+          marks[0].get(s, i) ? `the ${batch ? 'batch' : 'clear'}'s synchronize_rcu() waits for it` : '',
+          marks[1].get(s, i) ? "the updater's synchronize_rcu() waits for it" : '',
+          ...Array.from({ length: P }, (_, k) => (holds.get(s, i, k) ? `f${k + 1}'s free waits for it` : '')),
+        ];
+        return actorPart(`cpu${i}`, tailcallCpuText(cpu.values[qq], cpu.contexts[qq]), mk);
       });
-      const lives = Array.from({ length: P }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
-      const counts = batch ? ` batch.count=${count.get(s)} applied=${Array.from({ length: M }, (_, k) => applied.get(s, k)).join('')}` : '';
-      return `site=${siteM.values[site.get(s)]} ptrs=[${keysText(s)}] ${lives.join(' ')}${counts} work=${work.get(s)} ${cpus.join(' ')} ${batch ? 'batch' : 'clear'}=${bm.names[thread[0].get(s)]} updater=${um.names[thread[1].get(s)]}`;
+      const lives = Array.from({ length: P }, (_, k) => progLifeText(k + 1, life.get(s, k)));
+      const counts = batch ? `batch.count=${count.get(s)} applied=${Array.from({ length: M }, (_, k) => applied.get(s, k)).join('')}` : '';
+      const b = thread[0].get(s);
+      const bMeta = bm.meta[b].step as { op: string; err?: string };
+      const bText = bMeta.op === 'returned' ? `the system call returned${bMeta.err === '-ENOMEM' ? ' -ENOMEM' : ''}` : bMeta.op === 'done' ? 'done' : nextStepText(bm, b);
+      const u = thread[1].get(s);
+      return stateLine([
+        `site ${siteM.values[site.get(s)]}`,
+        `ptrs=[${keysText(s)}]`,
+        ...lives,
+        counts,
+        `work=${work.get(s)}`,
+        ...cpus,
+        actorPart(batch ? 'batch' : 'clear', bText),
+        actorPart('updater', updaterStateText(um.names[u], um.meta[u].step as UpdaterStepMeta, script)),
+      ]);
     },
     actorMachines() {
       const bad = new Set(['forbidden', ...properties.map((p) => p.id)]);

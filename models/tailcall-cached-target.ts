@@ -55,7 +55,8 @@ import { emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/t
 import { NOP5, X86_PATCH_SIZE, emit_jump, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIFE_NAMES, LIVE, type Property, type TypedModel } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, LIVE, type Property, type TypedModel } from '../src/model/index.js';
+import { actorPart, GP_WAITS, nextStepText, progLifeText, stateLine, tailcallCpuText } from '../src/model/state-text.js';
 import { TARGET_ADDRESSES, scratchPoke } from './tailcall-common.js';
 
 /** The caller with the RFC's static tail call, and a program with a direct tail call on the same key (illustrative addresses). */
@@ -468,14 +469,24 @@ export function buildTailcallCachedTarget(cfg: ModelConfig): TypedModel<'cpu' | 
     },
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}/${refs.get(s, k)}ref${anyOps && fd.get(s, k) ? '+fd' : ''}`);
+      const lives = Array.from({ length: K }, (_, k) => `${progLifeText(k + 1, life.get(s, k), anyOps ? fd.get(s, k) === 1 : undefined)}, ${refs.get(s, k)} reference${refs.get(s, k) === 1 ? '' : 's'}`);
       const cpus = Array.from({ length: N }, (_, i) => {
-        const marks = [sync.get(s, i) ? 'gp' : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
-        return `cpu${i}=${cpu.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+        const qq = q.get(s, i);
+        const v = cpu.values[qq];
+        const val = Number(cpu.contexts[qq].val ?? 0);
+        const text = v === 'caller' ? 'in the caller, at the tail call: next loads its target' : v === 'loaded' ? `loaded ${val ? `f${val}` : 'NULL'}: next jmp *%rcx` : tailcallCpuText(v, cpu.contexts[qq]);
+        return actorPart(`cpu${i}`, text, [sync.get(s, i) ? GP_WAITS : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `f${k + 1}'s free waits for it` : ''))]);
       });
-      const mutex = ['free', 'A', 'B'][poke_mutex.get(s)];
+      const mutex = ['free', 'held by updaterA', 'held by updaterB'][poke_mutex.get(s)];
       const c = cache.get(s);
-      return `ptrs[0]=${pname(slot.get(s))} ptrs[max_entries+0]=${c ? `${pname(c)}+off` : 0} poke_mutex=${mutex} ${lives.join(' ')} ${cpus.join(' ')} A=${ups[0].names[updater.get(s, 0)]} B=${ups[1].names[updater.get(s, 1)]}`;
+      return stateLine([
+        `ptrs[0]=${pname(slot.get(s))}`,
+        `ptrs[max_entries+0]=${c ? `${pname(c)}+off` : 0}`,
+        `poke_mutex ${mutex}`,
+        ...lives,
+        ...cpus,
+        ...[0, 1].map((a) => actorPart(`updater${'AB'[a]}`, nextStepText(ups[a], updater.get(s, a)))),
+      ]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

@@ -57,6 +57,7 @@ import { EINVAL, errnoName } from '../src/poke/errno.js';
 import { BpfKallsyms } from '../src/poke/text.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { checkableModel, defineLayout, DecodedSites, type Property, type TypedModel } from '../src/model/index.js';
+import { actorPart, nextStepText, stateLine, updaterStateText } from '../src/model/state-text.js';
 import { progName, scratchPoke, siteDecls, SITES, tailcallConfig, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 import { callerProfile, tailcallPokeWorld } from './tailcall-common.js';
 
@@ -348,8 +349,16 @@ export function buildTailcallLoadRace(cfg: ModelConfig): TypedModel {
     summary(s) {
       const flags = [tracked.get(s) ? 'tracked' : 'untracked', stable.get(s) ? 'stable' : 'not stable', kallsyms.get(s) ? 'in kallsyms' : 'not in kallsyms'];
       const holder = mutexHolder(s);
-      const ups = Array.from({ length: U }, (_, i) => `cpu${i + 1}=${up.names[state.get(s, i)]}`);
-      return `ptrs[0]=${progName(slot.get(s))} caller: ${flags.join(', ')}; poke_mutex ${holder < 0 ? 'free' : `held by cpu${holder}`}; cpu0=${ld.names[loader.get(s)]} ${ups.join(' ')}`;
+      const ups = Array.from({ length: U }, (_, i) => {
+        const g = records.get(s, i);
+        const u = state.of(g);
+        const m = upT.meta[u];
+        // the walk is over (the machine may already be at the next operation's xchg): the unlock is the model's step
+        if (xchged.of(g) && (m.op === 'xchg' || m.op === 'put' || m.op === 'done')) return actorPart(`cpu${i + 1} (map update)`, 'prog_array_map_poke_run done: next mutex_unlock(&aux->poke_mutex)');
+        const next = m.op === 'xchg' && !locked.of(g) ? 'next mutex_lock(&aux->poke_mutex)' : undefined;
+        return actorPart(`cpu${i + 1} (map update)`, updaterStateText(up.names[u], m, script, { next }));
+      });
+      return stateLine([`ptrs[0]=${progName(slot.get(s))}`, `the caller's poke descriptor ${flags.join(', ')}`, `poke_mutex ${holder < 0 ? 'free' : `held by cpu${holder}`}`, actorPart('cpu0 (load)', nextStepText(ld, loader.get(s))), ...ups]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

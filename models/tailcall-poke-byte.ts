@@ -38,7 +38,9 @@ import { byteFetchMachine, FETCH_EVENTS } from '../src/concurrency/cpu-byte.js';
 import { cpuEvents, tailCallCpuMachine } from '../src/concurrency/cpu.js';
 import { BytesInterner } from '../src/concurrency/interner.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
-import { ModelConfigError, type ModelConfig } from '../src/concurrency/model.js';
+import { ModelConfigError, type ModelConfig, type StateGroup } from '../src/concurrency/model.js';
+import { siteStateOf } from '../src/poke/site-states.js';
+import { actorPart, GP_WAITS, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { resolveAddr } from '../src/arraymap/poke_desc_update.js';
 import type { BpfProg } from '../src/arraymap/prog.js';
 import { POKE_RETURNS, scriptText, updaterEvents, updaterMachine, type UpdaterStepMeta } from '../src/arraymap/updater.js';
@@ -47,7 +49,7 @@ import { NOP5, X86_PATCH_SIZE, hexAddr, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { poke_insn } from '../src/poke/text_poke.js';
 import { POKE_METHODS, pokeMethodSteps, text_poke_entry, writeByte, type PokeMethod, type TextPokeBpStep } from '../src/poke/text_poke_bp.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, LIFE_NAMES, type Property, type TypedModel } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, FREED, GracePeriod, type Property, type TypedModel } from '../src/model/index.js';
 import { callerProfile, executorEventOf, executorTables, PROPERTIES, progName, scratchPoke, siteDecls, SITES, TAILCALL_POKE_PROTOCOLS, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, stepSource } from './tailcall-common.js';
 
 export const P5 = { id: 'P5', description: 'every instruction a CPU executes at a poke site is exactly an old or a new instruction (never torn bytes)' };
@@ -421,16 +423,50 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
   };
   const cpuSummary = (s: Int32Array, i: number): string => {
     const f = records.get(s, i);
+    const qq = q.of(f);
     const fu = fetchState.of(f);
-    const buf = fetchedF.of(f);
+    const got = hexBytes(fetched.bytes(fetchedF.of(f)));
     const marks = [
-      fu === fBoundary ? '' : fetch.values[fu],
-      buf !== fetched.empty ? `fetched ${hexBytes(fetched.bytes(buf))}` : '',
-      ipi.of(f) ? 'ipi' : '',
-      sync.of(f) ? 'gp' : '',
-      ...holds.fields.map((h, k) => (h.of(f) ? `holds f${k + 1}` : '')),
-    ].filter(Boolean);
-    return `cpu${i}=${cpu.names[q.of(f)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+      fu === fBoundary ? '' : fu === fHandler ? 'in smp_text_poke_int3_handler' : fTorn[fu] ? `executed torn bytes ${got}` : `fetched ${got} so far`,
+      ipi.of(f) ? 'a text_poke_bp sync IPI pending' : '',
+      sync.of(f) ? GP_WAITS : '',
+      ...holds.fields.map((h, k) => (h.of(f) ? `f${k + 1}'s free waits for it` : '')),
+    ];
+    return actorPart(`cpu${i}`, tailcallCpuText(cpu.values[qq], cpu.contexts[qq]), marks);
+  };
+
+  // ---- the A-D picture: the sites' decoded bytes grouped as the instruction level groups them ---
+  /** What site st's content c holds: one of its instructions (nop or a jmp), or bytes in the middle of a poke. */
+  const classOf: ('nop' | 'jmp' | 'int3' | 'torn')[][] = [[], []];
+  const siteClass = (st: number, c: number): 'nop' | 'jmp' | 'int3' | 'torn' => {
+    let k = classOf[st][c];
+    if (k === undefined) {
+      const b = sites.bytes(st, c);
+      k = c === nop5Content[st] ? 'nop' : legit[st].has(hexBytes(b)) ? 'jmp' : b[0] === 0xcc ? 'int3' : 'torn';
+      classOf[st][c] = k;
+    }
+    return k;
+  };
+  const insnOf = (st: number, cls: 'nop' | 'jmp') => (st === 0 ? (cls === 'nop' ? 'nop' : 'jmp out') : cls) as never;
+  /** Per updater poke state: whether its old and its new instruction are the nop (null: the old one is read from the site). */
+  const pokeEnds = upT.meta.map((m) => (m.op === 'poke' ? { oldNop: m.old_addr === 'current' ? null : m.old_addr === 'NULL', newNop: m.new_addr === 'NULL' } : null));
+  const group = (s: Int32Array): StateGroup => {
+    const cls = [0, 1].map((st) => siteClass(st, content[st].get(s)));
+    if (cls[0] !== 'int3' && cls[0] !== 'torn' && cls[1] !== 'int3' && cls[1] !== 'torn') return siteStateOf(insnOf(0, cls[0]), insnOf(1, cls[1]));
+    // one site is mid-poke (the updater writes one site at a time): name the states before and after the poke in flight
+    const st = cls[0] === 'int3' || cls[0] === 'torn' ? 0 : 1;
+    const other = cls[1 - st] as 'nop' | 'jmp';
+    const u = updater.get(s);
+    const ends = upT.site[u] === st ? pokeEnds[u] : null;
+    const stateWith = (nop: boolean) => (st === 0 ? siteStateOf(nop ? 'nop' : 'jmp out', insnOf(1, other)) : siteStateOf(insnOf(0, other), nop ? 'nop' : 'jmp'));
+    // an old instruction read from the site ('current', rfc) differs from the new one, or nothing would be written:
+    // it is known unless the new one is a jmp into a program at the target (the old one: the nop or another jmp)
+    const oldNop = !ends ? null : ends.oldNop ?? (ends.newNop ? false : st === 0 ? true : null);
+    const from = ends && oldNop !== null ? stateWith(oldNop).name : ''; // unknown: the group is named by where the poke goes
+    const to = ends ? stateWith(ends.newNop).name : '?';
+    const old = from || !ends ? '' : ' (its old instruction read from the site: the nop or another jmp)';
+    const how = cls[st] === 'int3' ? 'int3 over its first byte' : 'torn bytes, neither its old nor its new instruction';
+    return { name: `${from}→${to}`, doc: `${SITES[st]} mid-${methodName}: ${how}${old}`, forbidden: false };
   };
 
   const scriptLine = scriptText(script);
@@ -462,10 +498,13 @@ export function buildTailcallPokeByte(cfg: ModelConfig): TypedModel {
       return { actor: 'rcu', action: `grace period over: frees f${a.i + 1}` };
     },
     sites: (s) => [0, 1].map((st) => ({ ...sites.view(st, content[st].get(s)), disasm: contentText(st, content[st].get(s)) })),
+    group,
     summary(s) {
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}`);
+      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k)));
       const k = step.get(s);
-      return `ptrs[0]=${progName(slot.get(s))} ${lives.join(' ')} ${Array.from({ length: N }, (_, i) => cpuSummary(s, i)).join(' ')} updater=${up.names[updater.get(s)]}${k ? ` step ${k}/${writeSteps.length}` : ''}`;
+      const u = updater.get(s);
+      const inPoke = k ? `next write ${k} of ${writeSteps.length}: ${writeSteps[k - 1].doc}` : undefined;
+      return stateLine([`ptrs[0]=${progName(slot.get(s))}`, ...lives, ...Array.from({ length: N }, (_, i) => cpuSummary(s, i)), actorPart('updater', updaterStateText(up.names[u], upT.meta[u], script, { inPoke }))]);
     },
     actorMachines() {
       const bad = new Set(properties.map((p) => p.id));

@@ -31,7 +31,8 @@ import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
-import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, LIFE_NAMES, type Property } from '../src/model/index.js';
+import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, type Property } from '../src/model/index.js';
+import { actorPart, GP_WAITS, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
 import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, callerProfile, executorEventOf, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 
@@ -493,11 +494,13 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
     sites: (s) => [0, 1].map((st) => sites.view(st, content[st].get(s))),
     summary(s) {
       const cpus = Array.from({ length: N }, (_, i) => {
-        const marks = [sync.get(s, i) ? 'gp' : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `holds f${k + 1}` : ''))].filter(Boolean);
-        return `cpu${i}=${cpu.names[q.get(s, i)]}${marks.length ? `[${marks.join(',')}]` : ''}`;
+        const qq = q.get(s, i);
+        const marks = [sync.get(s, i) ? GP_WAITS : '', ...Array.from({ length: K }, (_, k) => (holds.get(s, i, k) ? `f${k + 1}'s free waits for it` : ''))];
+        return actorPart(`cpu${i}`, tailcallCpuText(cpu.values[qq], cpu.contexts[qq]), marks);
       });
-      const lives = Array.from({ length: K }, (_, k) => `f${k + 1}:${LIFE_NAMES[life.get(s, k)]}${anyOps && fd.get(s, k) ? '+fd' : ''}`);
-      return `site=${siteM.values[site.get(s)]} ptrs[0]=${progName(slot.get(s))} ${lives.join(' ')} ${cpus.join(' ')} updater=${up.names[updater.get(s)]}`;
+      const lives = Array.from({ length: K }, (_, k) => progLifeText(k + 1, life.get(s, k), anyOps ? fd.get(s, k) === 1 : undefined));
+      const u = updater.get(s);
+      return stateLine([`site ${siteM.values[site.get(s)]}`, `ptrs[0]=${progName(slot.get(s))}`, ...lives, ...cpus, actorPart('updater', updaterStateText(up.names[u], upT.meta[u], anyOps ? undefined : script))]);
     },
     actorMachines() {
       const bad = new Set(['forbidden', ...properties.map((p) => p.id)]);

@@ -146,15 +146,15 @@ describe('tailcall-batch counterexamples', () => {
       expect(found).toBeDefined();
       s = found!;
     };
-    for (let i = 0; i < 12 && !/updater=done/.test(m.summary(s)); i++) take((actor) => actor === 'updater' || actor === 'rcu');
+    for (let i = 0; i < 12 && !/updater: done/.test(m.summary(s)); i++) take((actor) => actor === 'updater' || actor === 'rcu');
     take((_, a) => a.includes('put_user'));
     take((_, a) => a.includes('allocation') && a.includes('succeeds'));
     take((_, a) => a.includes('copy_from_user(keys[0])') && a.includes('succeeds'));
     take((_, a) => a.includes('xchg(&ptrs[0], NULL) -> old = NULL'));
-    for (let i = 0; i < 6 && !/batch=count_/.test(m.summary(s)); i++) take((actor) => actor === 'batch');
-    expect(m.summary(s)).toMatch(/batch=count_0/);
+    for (let i = 0; i < 6 && !/batch: next [^;]*copy_to_user\(&uattr->batch\.count/.test(m.summary(s)); i++) take((actor) => actor === 'batch');
+    expect(m.summary(s)).toMatch(/batch: next [^;]*copy_to_user\(&uattr->batch\.count, &cp\) with cp = 0/);
     take((_, a) => a.includes('copy_to_user'));
-    expect(m.summary(s)).toMatch(/batch\.count=0 applied=000 .*batch=returned/);
+    expect(m.summary(s)).toMatch(/batch\.count=0 applied=000; .*batch: the system call returned/);
   });
 
   it('P7 says when the bytes and ptrs[0] disagree with poke_mutex free', () => {
@@ -183,7 +183,7 @@ describe('tailcall-batch counterexamples', () => {
     const bm = compileMachine(batchMachine(BATCH_LOOPS['06e5c999f102'], 'update', 3, 1, 1, PROTOCOLS['v5.10']), batchEvents(1));
     const dropped = half!.slice();
     tailcallBatchLayout(1, 3, 1).shared.batch.set(dropped, bm.stateIndex('e1/copy'));
-    expect(m.summary(dropped)).toMatch(/batch=e1\/copy/);
+    expect(m.summary(dropped)).toMatch(/batch: next generic_map_update_batch: copy_from_user\(keys\[1\], values\[1\]\)/);
     expect(sys.violations(dropped) & p7).not.toBe(0);
   });
 });

@@ -61,7 +61,7 @@ describe('the search', () => {
       expect(bypassJmp || bypass.bytes === NOP5).toBe(true);
       expect(targetJmp || target.bytes === NOP5).toBe(true);
       const expected = bypassJmp ? (targetJmp ? 'D' : 'C') : targetJmp ? 'B' : 'A';
-      const site = /site=([A-D])/.exec(m.summary(s))![1];
+      const site = /^site ([A-D]);/.exec(m.summary(s))![1];
       expect(site).toBe(expected);
       seen.add(site);
     }

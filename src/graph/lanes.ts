@@ -87,7 +87,7 @@ export function lanesDot(c: Counterexample, cpus: number): DrawnGraph {
     const lane = lanes.of(s.actor);
     let label = `<<b>${i}.</b> ${hWrap(s.action, 38)}`;
     for (const [, before, after] of changedSites(prev, s.sites)) {
-      label += `<br/><font face="Courier" point-size="9">${h(after.name)}: ${h(before.bytes)} →<br/>${changedBytesLabel(before.bytes, after.bytes)}</font>`;
+      label += `<br/><font face="Courier" point-size="11">${h(after.name)}: ${h(before.bytes)} →<br/>${changedBytesLabel(before.bytes, after.bytes)}</font>`;
     }
     if (final) label += `<br/><font color="${COLOR.forbidden}"><b>${h(c.property)} violated</b></font>`;
     label += '>';

@@ -11,6 +11,12 @@
  * the model calls forbidden (A) is drawn red when reachable; an unreachable
  * group is simply absent.
  *
+ * A node's red line counts the steps that break a property there (from a state
+ * that satisfies it to one that violates it, the text in the group after the
+ * step): P1 and P5 are about what a CPU executed, so a state goes on violating
+ * them wherever the text moves next, and a count of violating states would
+ * blame every later group.
+ *
  * A step that changes neither the group nor the bytes draws no edge, except
  * the updater's synchronize_rcu(): it is what tells v5.10 from no-sync, so
  * each group where the updater waits for a grace period lists those steps
@@ -32,6 +38,12 @@ export interface GroupNode {
   states: number;
   /** Of those, how many violate each property (by id). */
   violations: Record<string, number>;
+  /**
+   * Per property id, the steps that break it here: from a state that satisfies it to one that
+   * violates it, the text in this group afterwards. For a property of what a CPU executed (P1)
+   * a state keeps violating it after the text moves on; this counts only where it happens.
+   */
+  broken: Record<string, number>;
   /** The synchronize_rcu() steps the updater takes while the text is in this group. */
   waits: string[];
 }
@@ -113,7 +125,7 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
     const g = group(cur);
     let node = groups.get(g.name);
     if (!node) {
-      node = { name: g.name, doc: g.doc, forbidden: g.forbidden, initial: false, states: 0, violations: {}, waits: [] };
+      node = { name: g.name, doc: g.doc, forbidden: g.forbidden, initial: false, states: 0, violations: {}, broken: {}, waits: [] };
       groups.set(g.name, node);
     }
     node.states++;
@@ -126,6 +138,14 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
     sys.expand(cur, next, (action) => {
       transitions++;
       const g2 = group(next);
+      const newly = sys.violations(next) & ~v;
+      if (newly) {
+        let to = groups.get(g2.name);
+        if (!to) groups.set(g2.name, (to = { name: g2.name, doc: g2.doc, forbidden: g2.forbidden, initial: false, states: 0, violations: {}, broken: {}, waits: [] }));
+        sys.properties.forEach((p, k) => {
+          if (newly & (1 << k)) to!.broken[p.id] = (to!.broken[p.id] ?? 0) + 1;
+        });
+      }
       if (g2.name === g.name && siteBytesAt(indexOf(next), next) === bytes) {
         // Without the per-state detail ("(waits for cpu0, cpu1)"): one line per kind of step.
         const a = pokeLabel(m.describe(cur, next, action).action).replace(/\s*\([^()]*\)$/, '');
@@ -157,21 +177,56 @@ export function protocolGraph(m: CheckableModel, opts: ProtocolGraphOptions = {}
   };
 }
 
+/**
+ * Edge labels that differ only in small numbers, one line each: `text_poke(addr + 1, new[1], 1)`
+ * ... `text_poke(addr + 4, new[4], 1)` become `text_poke(addr + {1..4}, new[{1..4}], 1)`, and the six
+ * retargets f1 -> f2 ... f3 -> f2 one line with `f{1..3}`. A number that varies is shown as a set:
+ * a range when its values are consecutive, else a list (`{1,3}`); the edge's tooltip keeps every label.
+ */
+export function collapseLabels(labels: string[]): string[] {
+  const NUM = /\d+/g;
+  const shapes = new Map<string, string[]>();
+  for (const l of labels) {
+    const key = l.replace(NUM, '#');
+    shapes.set(key, [...(shapes.get(key) ?? []), l]);
+  }
+  const out: string[] = [];
+  for (const [key, ls] of shapes) {
+    const nums = ls.map((l) => l.match(NUM) ?? []);
+    if (ls.length === 1 || nums.some((n) => n.some((x) => x.length > 3))) {
+      out.push(...ls);
+      continue;
+    }
+    let slot = 0;
+    out.push(
+      key.replace(/#/g, () => {
+        const vals = [...new Set(nums.map((n) => Number(n[slot])))].sort((a, b) => a - b);
+        slot++;
+        if (vals.length === 1) return String(vals[0]);
+        return vals[vals.length - 1] - vals[0] === vals.length - 1 ? `{${vals[0]}..${vals[vals.length - 1]}}` : `{${vals.join(',')}}`;
+      }),
+    );
+  }
+  return out;
+}
+
 /** The picture as DOT: one node per group, forbidden groups red, one edge per group pair with its pokes. */
 export function protocolDot(p: ProtocolGraph): DrawnGraph {
   const lines = [
     `digraph ${q(`${p.model} ${p.protocol}`)} {`,
-    `  graph [${GRAPH_STYLE}, rankdir=LR, nodesep=0.5, ranksep=0.9];`,
+    // up to 3 groups in a row; 4 (A drawn as a large octagon) or the byte level's mid-poke groups would make the row too wide for a page, so top to bottom
+    `  graph [${GRAPH_STYLE}, rankdir=${p.groups.length > 3 ? 'TB' : 'LR'}, nodesep=0.5, ranksep=${p.groups.length > 3 ? 0.5 : 0.9}];`,
     `  node [${NODE_STYLE}, shape=box, style="rounded,filled", fillcolor="${COLOR.okFill}", color="${COLOR.ok}"];`,
     `  edge [${EDGE_STYLE}];`,
   ];
   const init = p.groups.find((g) => g.initial);
   if (init) lines.push('  __start [shape=point, width=0.12, label=""];');
   for (const g of p.groups) {
-    const viol = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n} of them`);
+    const broken = Object.entries(g.broken).sort(([a], [b]) => a.localeCompare(b)).map(([id, n]) => `${id} broken here: ${n.toLocaleString('en-US')} step${n === 1 ? '' : 's'}`);
+    const carried = Object.entries(g.violations).map(([id, n]) => `${id} violated in ${n} (broken here or earlier)`);
     let label = `<<font point-size="20"><b>${h(g.name)}</b></font>${g.forbidden ? ` <font color="${COLOR.forbidden}"><b>FORBIDDEN</b></font>` : ''}`;
-    label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="12">${g.states} state${g.states === 1 ? '' : 's'}</font>`;
-    if (viol.length) label += `<br/><font point-size="12" color="${COLOR.forbidden}">${h(viol.join(', '))}</font>`;
+    label += `<br/>${hWrap(g.doc, 30)}<br/><font point-size="12">${g.states.toLocaleString('en-US')} state${g.states === 1 ? '' : 's'}</font>`;
+    if (broken.length) label += `<br/><font point-size="12" color="${COLOR.forbidden}">${broken.map(h).join('<br/>')}</font>`;
     label += '>';
     lines.push(
       `  ${q(g.name)}${attrs({
@@ -180,7 +235,7 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
         color: g.forbidden ? COLOR.forbidden : undefined,
         fillcolor: g.forbidden ? COLOR.forbiddenFill : undefined,
         penwidth: g.forbidden ? 2 : undefined,
-        tooltip: `${g.name}: ${g.doc} (${g.states} states)`,
+        tooltip: `${g.name}: ${g.doc} (${g.states} states${carried.length ? `; ${carried.join(', ')}` : ''})`,
       })};`,
     );
   }
@@ -191,7 +246,7 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
     lines.push(`  ${q(g.name)} -> ${q(g.name)}${attrs({ label, style: 'dashed', color: COLOR.wait, fontcolor: COLOR.wait, tooltip: `${g.name}: the updater waits for a grace period here` })};`);
   }
   for (const e of p.edges) {
-    const label = `<${e.labels.map((l) => hWrap(l, 44, 'left')).join('')}>`;
+    const label = `<${collapseLabels(e.labels).map((l) => hWrap(l, 44, 'left')).join('')}>`;
     const bad = p.groups.find((g) => g.name === e.to)?.forbidden;
     lines.push(
       `  ${q(e.from)} -> ${q(e.to)}${attrs({
@@ -199,7 +254,7 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
         color: bad ? COLOR.forbidden : undefined,
         fontcolor: bad ? COLOR.forbidden : undefined,
         penwidth: bad ? 2 : 1.2,
-        tooltip: `${e.from} -> ${e.to}: ${e.transitions} product transitions`,
+        tooltip: `${e.from} -> ${e.to}: ${e.transitions} product transitions: ${e.labels.join('; ')}`,
       })};`,
     );
   }
@@ -208,7 +263,7 @@ export function protocolDot(p: ProtocolGraph): DrawnGraph {
   const forbiddenAbsent = p.groups.some((g) => g.forbidden)
     ? ''
     : violated.length
-      ? `; the text never reaches a forbidden group, yet ${violated.join(', ')} ${violated.length === 1 ? 'is' : 'are'} violated: a property of what CPUs execute over time, which the groups do not show (see the counterexample's lanes)`
+      ? `; the text never reaches a forbidden group, yet ${violated.join(', ')} ${violated.length === 1 ? 'is' : 'are'} violated: a property of what a CPU executes over time; a red count says in which group the violating steps happen (the counterexample's lanes show one)`
       : '; no forbidden group is reachable';
   lines.push(`  label=${qLeft(wrap(`${p.model} --protocol ${p.protocol} --cpus ${p.cpus}: ${search}${p.symmetry ? ' (up to CPU symmetry)' : ''}${forbiddenAbsent}`, 100))}; labelloc=t; labeljust=l;`);
   lines.push('}');
