@@ -22,7 +22,7 @@ import { emit_indirect_jump } from '../src/jit/x86/tailcall.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOTS = [join(HERE, 'fixtures/captured'), join(HERE, 'fixtures/captured-v5.10')];
+const ROOTS = [join(HERE, 'fixtures/captured')];
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Every directory holding fixtures, with one indirect caller's file of it. */

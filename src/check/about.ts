@@ -43,7 +43,7 @@ const noScript = (v: string | undefined): boolean => v === undefined || v.starts
 /** Which kernel a JIT profile's bytes are, and their x86 tail-call layout (src/jit/x86/profile.ts). */
 function profileBytes(name: string): string {
   const p = getProfile(name);
-  const kernel = { '5.5': 'v5.5', '5.10': 'v5.10', '6.1': '6.1', '6.1-ibt': '6.1 (IBT)', '6.12': '6.12', '6.12-ibt': '6.12 (IBT)' }[p.name];
+  const kernel = { '5.5': 'v5.5', '5.10': 'v5.10', '5.10.y': '5.10.y (late stable)', '6.1': '6.1', '6.1-ibt': '6.1 (IBT)', '6.12': '6.12', '6.12-ibt': '6.12 (IBT)' }[p.name];
   return `x86-64 bytes of linux ${kernel}, layout ${p.layout}, as pokecheck's JIT emits them (src/jit, profile ${p.name})`;
 }
 

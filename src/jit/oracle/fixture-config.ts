@@ -15,6 +15,7 @@
  */
 import { type JitConfigOverrides, type KernelLayout, type KernelSymbols, defaultJitConfig } from '../x86/config.js';
 import { type CpuReport, selectMitigations } from '../x86/mitigations.js';
+import { arch_init_ideal_nops } from '../x86/ideal_nops.js';
 import type { JitEnv } from '../x86/env.js';
 import { type Fixture, FixtureError } from './fixture.js';
 import { type ProfileName, PROFILE_NAMES } from '../x86/profile.js';
@@ -46,10 +47,46 @@ function profileOf(fx: Fixture, explicit: Obj | undefined, ibtHint: boolean | un
   const ibt = ibtHint ?? (fx.x86_tail_call_offset === 15 || fx.x86_tail_call_offset === 16);
   let name: ProfileName;
   if (v >= 5005 && v < 5010) name = '5.5';
+  else if (v === 5010) return profile5_10(fx, kv as string);
   else if (v >= 5017 && v < 6012) name = ibt ? '6.1-ibt' : '6.1';
   else if (v >= 6012) name = ibt ? '6.12-ibt' : '6.12';
-  else throw new FixtureError(`${fx.file}: kernel_version ${String(kv)} has no profile (5.5-5.9, 5.17-6.11, 6.12+)`);
+  else throw new FixtureError(`${fx.file}: kernel_version ${String(kv)} has no profile (5.5-5.9, 5.10, 5.10.133+, 5.17-6.11, 6.12+)`);
   return [name, 'kernel_version'];
+}
+
+/**
+ * The first 5.10.y sublevel profile `5.10.y` describes: the July 2022 retbleed backport
+ * (the 5.10.133 review series, [PATCH 5.10 066/148] of 2022-07-23, took the JIT's
+ * `emit_indirect_jump` and return thunks). The rounded counter offset (ff672c67ee76) came
+ * to 5.10.y a month earlier, so every sublevel from this one has both.
+ */
+export const V5_10_Y_FIRST = 133;
+
+/**
+ * 5.10: v5.10 as released (`5.10`) or a late stable 5.10.y (`5.10.y`), by the stable
+ * sublevel: from `kernel_debian_package_version` (Debian's kernel_version, 5.10.0-N-amd64,
+ * names the ABI, not the sublevel), the `Debian 5.10.N-M` of `kernel_build`, or a
+ * kernel_version that is itself 5.10.N.
+ */
+function profile5_10(fx: Fixture, kv: string): [ProfileName, string] {
+  const pkg = fx.raw.kernel_debian_package_version;
+  const build = fx.raw.kernel_build;
+  let sub: number | undefined;
+  let src = '';
+  const m1 = typeof pkg === 'string' ? /^5\.10\.(\d+)/.exec(pkg) : null;
+  const m2 = typeof build === 'string' ? /Debian 5\.10\.(\d+)/.exec(build) : null;
+  const m3 = /^5\.10\.(\d+)$/.exec(kv) ?? /^5\.10\.([1-9]\d*)\b/.exec(kv);
+  if (m1) [sub, src] = [Number(m1[1]), `kernel_debian_package_version ${String(pkg)}`];
+  else if (m2) [sub, src] = [Number(m2[1]), 'kernel_build'];
+  else if (m3) [sub, src] = [Number(m3[1]), 'kernel_version'];
+  if (sub === undefined) {
+    throw new FixtureError(`${fx.file}: kernel_version ${kv}: cannot tell the 5.10 stable sublevel (no kernel_debian_package_version, no 'Debian 5.10.N' in kernel_build)`);
+  }
+  if (sub === 0) return ['5.10', `${src}: v5.10 as released`];
+  if (sub >= V5_10_Y_FIRST) return ['5.10.y', `${src}: 5.10.${sub} >= 5.10.${V5_10_Y_FIRST}, with the 2022 backports`];
+  throw new FixtureError(
+    `${fx.file}: kernel 5.10.${sub} has no profile: between v5.10 and 5.10.${V5_10_Y_FIRST} the stable backports (rounded counter offset, June 2022; retbleed, July 2022) arrived one by one`,
+  );
 }
 
 /** The kernel's name for each thunk address the JIT can emit a jump to. */
@@ -138,6 +175,7 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
     const ta = ksym(INDIRECT_THUNK);
     if (ta !== undefined) syms.indirect_thunk = ta;
   }
+  decideNops(fx, profile, ov, notes);
   if (explicit) Object.assign(ov, explicitOverrides(fx, explicit));
   const cfg = defaultJitConfig(profile, ov);
   if (fx.x86_tail_call_offset !== undefined && fx.x86_tail_call_offset !== cfg.profile.tail_call_offset) {
@@ -151,10 +189,34 @@ export function fixtureConfig(fx: Fixture): FixtureConfig {
   return { env: { cfg, syms, values: new Map(), layout: layoutOf(fx, sites) }, notes, candidates };
 }
 
+/** Profiles of kernels before v5.15, whose nop5 is `ideal_nops[NOP_ATOMIC5]` (src/jit/x86/ideal_nops.ts). */
+const IDEAL_NOPS_PROFILES: readonly ProfileName[] = ['5.5', '5.10', '5.10.y'];
+
+/** The nop5 of a pre-5.15 kernel, from guest_cpu's vendor, family and model (never from the image). */
+function decideNops(fx: Fixture, profile: ProfileName, ov: JitConfigOverrides, notes: string[]): void {
+  if (!IDEAL_NOPS_PROFILES.includes(profile)) return;
+  const g = obj(fx.raw.guest_cpu);
+  if (!g) {
+    notes.push('nop5=p6 (no guest_cpu: the profile default; kernels before v5.15 chose it per CPU)');
+    return;
+  }
+  const num = (v: unknown): number | undefined =>
+    typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+  const r = arch_init_ideal_nops({
+    ...(typeof g.vendor === 'string' ? { vendor: g.vendor } : {}),
+    ...(num(g.family) !== undefined ? { family: num(g.family) } : {}),
+    ...(num(g.model_number) !== undefined ? { model_number: num(g.model_number) } : {}),
+    ...(typeof g.model === 'string' ? { model_name: g.model } : {}),
+  });
+  if (typeof r === 'string') throw new FixtureError(`${fx.file}: guest_cpu: cannot tell the kernel's ideal nop5 (arch_init_ideal_nops): ${r}`);
+  ov.nop5 = r.nop5;
+  notes.push(`nop5=${r.nop5} (guest_cpu; arch_init_ideal_nops: ${r.reason})`);
+}
+
 function explicitOverrides(fx: Fixture, o: Obj): JitConfigOverrides {
   const ov: JitConfigOverrides = {};
   const keys: (keyof JitConfigOverrides)[] = [
-    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32', 'call_depth',
+    'indirect_jump', 'int3_after_indirect_jump', 'return_kind', 'nop5', 'sls', 'bmi2', 'imm8_jmp_max', 'mov_imm64_simm32', 'call_depth',
   ];
   for (const k of keys) if (o[k] !== undefined) (ov as Obj)[k] = o[k];
   for (const k of Object.keys(o)) {

@@ -10,6 +10,7 @@
  */
 import { type BpfInsn, parseInsns } from '../bpf.js';
 import { type JitOutput, jit_function } from '../x86/do_jit.js';
+import { nop5Of } from '../x86/config.js';
 import { type JitEnv, type Reloc, lookupSymbol, setSymbol } from '../x86/env.js';
 import { type Fixture, FixtureError } from './fixture.js';
 import { fixtureConfig } from './fixture-config.js';
@@ -104,7 +105,7 @@ export function rejitFixture(fx: Fixture): RejitResult {
     return name === undefined ? undefined : fx.targets.get(name)!.image_address;
   };
   functions.forEach((f, i) => {
-    bpf_tail_call_direct_fixup(f.output.image, f.address, pokes, lookup);
+    bpf_tail_call_direct_fixup(f.output.image, f.address, pokes, lookup, nop5Of(env.cfg));
     bytes.set(f.output.image, fx.functions[i].offset_in_bytes);
   });
   return { bytes, functions, pokes, env, notes, recovered };

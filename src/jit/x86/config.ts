@@ -4,6 +4,7 @@
  * Defaults per profile and the reasons for them are in docs/jit.md.
  */
 import { type Profile, getProfile } from './profile.js';
+import { K8_NOP5_ATOMIC, NOP5 } from './x86.js';
 
 /**
  * How `emit_indirect_jump` jumps through rcx (rax in 5.5):
@@ -17,10 +18,18 @@ import { type Profile, getProfile } from './profile.js';
 export type IndirectJump = 'retpoline' | 'retpoline-lfence' | 'plain' | 'its-thunk';
 /** `ret` (+ `int3` when `sls`) or `jmp rel32` to the return thunk (X86_FEATURE_RETHUNK). */
 export type ReturnKind = 'ret' | 'thunk';
+/** Which 5-byte atomic nop the JIT emits (Nop5Kind): see JitConfig.nop5. */
+export type Nop5Kind = 'p6' | 'k8';
 
 export interface JitConfig {
   profile: Profile;
   indirect_jump: IndirectJump;
+  /**
+   * `ideal_nops[NOP_ATOMIC5]`, the nop5 of the prologue and of the tail-call target site:
+   * `p6` (`0f 1f 44 00 00`, the only one from v5.15) or `k8` (`66 66 66 66 90`, kernels
+   * before v5.15 on the CPUs arch_init_ideal_nops() gives k8_nops: src/jit/x86/ideal_nops.ts)
+   */
+  nop5: Nop5Kind;
   /** `cc` after a plain `jmp *%rcx` (CONFIG_RETPOLINE || CONFIG_SLS; kernels from v6.2 on) */
   int3_after_indirect_jump: boolean;
   return_kind: ReturnKind;
@@ -51,6 +60,7 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
     indirect_jump: 'retpoline',
     int3_after_indirect_jump: profile.sls, // 6.1: the 6.1.y LTS has it (captured with mitigations=off)
     return_kind: 'ret',
+    nop5: 'p6',
     call_depth: false,
     sls: profile.sls,
     bmi2: modern,
@@ -64,8 +74,15 @@ export function defaultJitConfig(profileName: string, overrides: JitConfigOverri
   if (cfg.return_kind !== 'ret' && cfg.return_kind !== 'thunk') {
     throw new RangeError(`unknown return kind '${cfg.return_kind}' (ret, thunk)`);
   }
+  if (cfg.nop5 !== 'p6' && cfg.nop5 !== 'k8') throw new RangeError(`unknown nop5 '${String(cfg.nop5)}' (p6, k8)`);
+  if (cfg.nop5 === 'k8' && !['5.5', '5.10', '5.10.y'].includes(profile.name)) throw new RangeError(`nop5 'k8' needs a kernel before v5.15 (profile ${profile.name} has no dynamic NOP selection)`);
   if (cfg.imm8_jmp_max !== 127 && cfg.imm8_jmp_max !== 123) throw new RangeError(`imm8_jmp_max must be 127 or 123`);
   return cfg;
+}
+
+/** `ideal_nops[NOP_ATOMIC5]` of a configuration. */
+export function nop5Of(cfg: JitConfig): readonly number[] {
+  return cfg.nop5 === 'k8' ? K8_NOP5_ATOMIC : NOP5;
 }
 
 /** One line recording the configuration, e.g. for verify output and fixture metadata. */
@@ -77,7 +94,7 @@ export function describeConfig(cfg: JitConfig): string {
         ? `${cfg.indirect_jump}:${cfg.indirect_thunk_name}`
         : cfg.indirect_jump;
   const ret = cfg.return_kind === 'thunk' ? (cfg.return_thunk_name ?? 'return-thunk') : cfg.sls ? 'ret+int3' : 'ret';
-  const extra = [cfg.call_depth ? 'call-depth' : '', cfg.bmi2 ? 'bmi2' : '', `jmp8<=${cfg.imm8_jmp_max}`, cfg.mov_imm64_simm32 ? 'imm64-simm32' : '']
+  const extra = [cfg.nop5 === 'k8' ? 'nop5=k8' : '', cfg.call_depth ? 'call-depth' : '', cfg.bmi2 ? 'bmi2' : '', `jmp8<=${cfg.imm8_jmp_max}`, cfg.mov_imm64_simm32 ? 'imm64-simm32' : '']
     .filter((s) => s !== '')
     .join(' ');
   return `profile=${cfg.profile.name} indirect=${ind} return=${ret} ${extra}`;

@@ -30,6 +30,24 @@ const IMM_ALU: Record<number, [b3: number, b2: number]> = {
 /** `EMIT_mov`: 64-bit register move, omitted when dst == src. */
 const EMIT_mov = (dst: number, src: number): number[] => emit_mov_reg(true, dst, src);
 
+/**
+ * BPF_MUL as v5.10 and earlier emit it (and 5.10.y still does): save rax/rdx, `mov r11, dst`,
+ * the multiplier into rax, `mul r11` (rdx:rax), restore. Later kernels emit `imul` (profile
+ * flag Profile.mul_via_rax).
+ */
+function mul_rax(insn: BpfInsn, is64: boolean, x: boolean): number[] {
+  const dst = insn.dst_reg;
+  const b: number[] = [];
+  if (dst !== BPF_REG_0) b.push(0x50); // push rax
+  if (dst !== BPF_REG_3) b.push(0x52); // push rdx
+  b.push(...EMIT_mov(AUX_REG, dst)); // mov r11, dst_reg
+  b.push(...(x ? emit_mov_reg(is64, BPF_REG_0, insn.src_reg) : emit_mov_imm32(is64, BPF_REG_0, insn.imm)));
+  b.push(is64 ? 0x49 : 0x41, 0xf7, add_1reg(0xe0, AUX_REG)); // mul(q) r11 (r11 always needs REX.B)
+  if (dst !== BPF_REG_3) b.push(0x5a); // pop rdx
+  if (dst !== BPF_REG_0) b.push(...EMIT_mov(dst, BPF_REG_0), 0x58); // mov dst_reg, rax; pop rax
+  return b;
+}
+
 function divmod(insn: BpfInsn, is64: boolean, signed: boolean): number[] {
   const dst = insn.dst_reg;
   let src = insn.src_reg;
@@ -144,6 +162,7 @@ export function emit_alu(insn: BpfInsn, cfg: JitConfig): number[] | undefined {
       if (insn.off !== 0) needs('signed div/mod');
       return divmod(insn, is64, insn.off === 1);
     case BPF_MUL:
+      if (cfg.profile.mul_via_rax) return mul_rax(insn, is64, x);
       if (x) return [...maybe_emit_mod(src, dst, is64), 0x0f, 0xaf, add_2reg(0xc0, src, dst)];
       if (is_imm8(insn.imm)) return [...maybe_emit_mod(dst, dst, is64), 0x6b, add_2reg(0xc0, dst, dst), insn.imm & 0xff];
       return [...maybe_emit_mod(dst, dst, is64), 0x69, add_2reg(0xc0, dst, dst), ...le32(insn.imm)];

@@ -9,14 +9,19 @@
  *             (CONFIG_SLS is e463a09af2f0, v5.17; 5.10.y took it in July 2022); the indirect tail call ends in the inline `RETPOLINE_RCX_BPF_JIT`
  *             (or `jmp *%rcx`). Checked against those sources for what tailcall-hierarchy emits
  *             (prologue, BPF-to-BPF call, direct tail call, exit); no v5.10 image has been captured.
+ * - `5.10.y`  layout v5.10-6.11 as late 5.10.y stable kernels emit it (5.10.133 on; Debian 11's 5.10.262
+ *             captured): MAX 32 with `ja` still, but the counter offset rounded (ff672c67ee76's backport,
+ *             June 2022) and the indirect tail call through `emit_indirect_jump` (the July 2022 retbleed
+ *             backport: `__x86_indirect_thunk_rcx`, return thunks). No SLS `int3`: the backport made it
+ *             CONFIG_SLS's choice, and Debian 11 builds without it (see docs/jit.md).
  * - `6.1`     layout v5.10-6.11 (as of v5.17): counter in the `push rax` slot, 33 (`jae`), offset 11.
  * - `6.1-ibt` the same with ENDBR at the entry and at the tail-call landing: offset 15.
  * - `6.12`    layout v6.12+: `tail_call_cnt_ptr`, offset 12.
  * - `6.12-ibt` v6.12+ with ENDBR: offset 16.
  */
 
-export type ProfileName = '5.5' | '5.10' | '6.1' | '6.1-ibt' | '6.12' | '6.12-ibt';
-export const PROFILE_NAMES: readonly ProfileName[] = ['5.5', '5.10', '6.1', '6.1-ibt', '6.12', '6.12-ibt'];
+export type ProfileName = '5.5' | '5.10' | '5.10.y' | '6.1' | '6.1-ibt' | '6.12' | '6.12-ibt';
+export const PROFILE_NAMES: readonly ProfileName[] = ['5.5', '5.10', '5.10.y', '6.1', '6.1-ibt', '6.12', '6.12-ibt'];
 export const DEFAULT_PROFILE: ProfileName = '6.1';
 
 /**
@@ -49,15 +54,22 @@ export interface Profile {
    * sequence (v5.5: rax, v5.10: rcx) rather than `emit_indirect_jump`.
    */
   inline_retpoline: boolean;
+  /**
+   * BPF_MUL goes through `mul r11` with rax/rdx saved around it (v5.10 and 5.10.y, as
+   * Debian's 5.10.262 emits), not `imul` (the 6.1 and 6.12 captures). Which release
+   * changed it is not pinned here (between v5.10 and v6.1).
+   */
+  mul_via_rax: boolean;
 }
 
 const PROFILES: Record<ProfileName, Profile> = {
-  '5.5': { name: '5.5', layout: 'v5.5', ibt: false, tail_call_offset: 25, max_tail_call_cnt: 32, call_tcc_off_rounded: true, sls: false, inline_retpoline: true },
-  '5.10': { name: '5.10', layout: 'v5.10-6.11', ibt: false, tail_call_offset: 11, max_tail_call_cnt: 32, call_tcc_off_rounded: false, sls: false, inline_retpoline: true },
-  '6.1': { name: '6.1', layout: 'v5.10-6.11', ibt: false, tail_call_offset: 11, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false },
-  '6.1-ibt': { name: '6.1-ibt', layout: 'v5.10-6.11', ibt: true, tail_call_offset: 15, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false },
-  '6.12': { name: '6.12', layout: 'v6.12+', ibt: false, tail_call_offset: 12, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false },
-  '6.12-ibt': { name: '6.12-ibt', layout: 'v6.12+', ibt: true, tail_call_offset: 16, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false },
+  '5.5': { name: '5.5', layout: 'v5.5', ibt: false, tail_call_offset: 25, max_tail_call_cnt: 32, call_tcc_off_rounded: true, sls: false, inline_retpoline: true, mul_via_rax: true },
+  '5.10': { name: '5.10', layout: 'v5.10-6.11', ibt: false, tail_call_offset: 11, max_tail_call_cnt: 32, call_tcc_off_rounded: false, sls: false, inline_retpoline: true, mul_via_rax: true },
+  '5.10.y': { name: '5.10.y', layout: 'v5.10-6.11', ibt: false, tail_call_offset: 11, max_tail_call_cnt: 32, call_tcc_off_rounded: true, sls: false, inline_retpoline: false, mul_via_rax: true },
+  '6.1': { name: '6.1', layout: 'v5.10-6.11', ibt: false, tail_call_offset: 11, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false, mul_via_rax: false },
+  '6.1-ibt': { name: '6.1-ibt', layout: 'v5.10-6.11', ibt: true, tail_call_offset: 15, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false, mul_via_rax: false },
+  '6.12': { name: '6.12', layout: 'v6.12+', ibt: false, tail_call_offset: 12, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false, mul_via_rax: false },
+  '6.12-ibt': { name: '6.12-ibt', layout: 'v6.12+', ibt: true, tail_call_offset: 16, max_tail_call_cnt: 33, call_tcc_off_rounded: true, sls: true, inline_retpoline: false, mul_via_rax: false },
 };
 
 /** The profile of that name; an unknown name throws a one-line error listing the known ones. */

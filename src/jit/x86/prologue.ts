@@ -9,10 +9,11 @@
  * - v6.12+ (profile 6.12): [endbr]; nop5; xor rax,rax | nop3; push rbp; mov rbp,rsp;
  *   [endbr]; [sub rsp,S]; [tail_call_cnt_ptr block]; callee-saved registers.
  */
+import { nop5Of } from './config.js';
 import { type JitEnv, makeEnv, reloc, symbol } from './env.js';
 import { type CalleeReg, CALLEE_REGS_ORDER, round_up8 } from './regs.js';
 import {
-  ENDBR64, NOP2, NOP3, NOP5, X86_JA, emit_cmp_rax_imm8, emit_int3, emit_jcc_rel8, emit_jmp_rel8, emit_jump, emit_leave,
+  ENDBR64, NOP2, NOP3, X86_JA, emit_cmp_rax_imm8, emit_int3, emit_jcc_rel8, emit_jmp_rel8, emit_jump, emit_leave,
   emit_mov_rax_rsp, emit_mov_rbp_rsp, emit_pop, emit_push, emit_push_imm8, emit_ret, emit_sub_rsp_imm32, emit_xor_eax_eax,
   emit_xor_rax_rax,
 } from './x86.js';
@@ -75,11 +76,11 @@ export function emit_prologue(
   const endbr = p.ibt ? [...ENDBR64] : [];
   const sub = (always: boolean) => (always || stack_depth ? emit_sub_rsp_imm32(round_up8(stack_depth)) : []);
   if (p.layout === 'v5.5') {
-    const b = [...NOP5, ...emit_push('rbp'), ...emit_mov_rbp_rsp(), ...sub(true), ...push_callee_regs(CALLEE_REGS_ORDER)];
+    const b = [...nop5Of(env.cfg), ...emit_push('rbp'), ...emit_mov_rbp_rsp(), ...sub(true), ...push_callee_regs(CALLEE_REGS_ORDER)];
     if (!ebpf_from_cbpf) b.push(...emit_push_imm8(0)); // tail_call_cnt
     return b;
   }
-  const b = [...endbr, ...NOP5];
+  const b = [...endbr, ...nop5Of(env.cfg)];
   if (!ebpf_from_cbpf) {
     const main = tail_call_reachable && !is_subprog;
     if (p.layout === 'v5.10-6.11') b.push(...(main ? emit_xor_eax_eax() : NOP2));

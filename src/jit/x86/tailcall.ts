@@ -8,6 +8,7 @@
  * (arch/x86/net/bpf_jit_comp.c). `ip` is always the address of the BPF
  * instruction's first byte of code.
  */
+import { nop5Of } from './config.js';
 import { type JitEnv, layoutOf, makeEnv, reloc, symbol } from './env.js';
 import { checkDepth, pop_callee_regs } from './prologue.js';
 import { type CalleeReg, round_up8 } from './regs.js';
@@ -119,7 +120,7 @@ export function emit_bpf_tail_call_direct(
     poke.tailcall_bypass = 0n;
     poke.bypass_addr = poke.tailcall_target + BigInt(X86_PATCH_SIZE);
     poke.adj_off = p.tail_call_offset;
-    return [...check, ...emit_jcc_rel8(limit_jcc(env), out - jcc_end), ...count_before, ...NOP5];
+    return [...check, ...emit_jcc_rel8(limit_jcc(env), out - jcc_end), ...count_before, ...nop5Of(env.cfg)];
   }
   const count_after = v6_12 ? emit_add_qword_rax_1() : [];
   const tail = [...count_after, ...unwind(callee_regs_used, stack_depth, env)];
@@ -137,7 +138,7 @@ export function emit_bpf_tail_call_direct(
     ...count_before, // v5.10-6.11: add eax, 1; mov [rbp + tcc_off], eax
     ...emit_jump(poke.tailcall_bypass, poke.bypass_addr), // tailcall_bypass: jmp out
     ...tail, // v6.12+: add qword [rax], 1; then pop callee-saved, pop rax, [add rsp, S]
-    ...NOP5, // tailcall_target
+    ...nop5Of(env.cfg), // tailcall_target (ideal_nops[NOP_ATOMIC5] before v5.15)
   ];
 }
 
@@ -237,12 +238,14 @@ function poke5(image: Uint8Array, base: bigint, addr: bigint, expect: readonly n
  * the sites from state C to D to B (target first, then bypass), then mark
  * the descriptor stable. `image` (based at `base`) is modified in place;
  * descriptors whose sites lie outside it (another function's) are skipped.
+ * `nop5` is the nop the sites hold (`nop5Of(cfg)`: K8's before v5.15 on some CPUs).
  */
 export function bpf_tail_call_direct_fixup(
   image: Uint8Array,
   base: bigint,
   pokes: BpfJitPokeDescriptor[],
   lookup: (map: string, key: number) => bigint | undefined,
+  nop5: readonly number[] = NOP5,
 ): void {
   const end = base + BigInt(image.length);
   for (const poke of pokes) {
@@ -252,8 +255,8 @@ export function bpf_tail_call_direct_fixup(
     if (bpf_func !== undefined) {
       const jmp = emit_patch(poke.tailcall_target, bpf_func + BigInt(poke.adj_off), X86_JMP_REL32);
       if (jmp === undefined) throw new RangeError(`tail call target ${hexAddr(bpf_func)} out of rel32 range`);
-      poke5(image, base, poke.tailcall_target, NOP5, jmp);
-      if (poke.tailcall_bypass !== 0n) poke5(image, base, poke.tailcall_bypass, emit_jump(poke.tailcall_bypass, poke.bypass_addr), NOP5);
+      poke5(image, base, poke.tailcall_target, nop5, jmp);
+      if (poke.tailcall_bypass !== 0n) poke5(image, base, poke.tailcall_bypass, emit_jump(poke.tailcall_bypass, poke.bypass_addr), nop5);
     }
     poke.tailcall_target_stable = true;
   }

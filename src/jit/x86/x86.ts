@@ -17,8 +17,14 @@ export { hexAddr, hexBytes, le32, le64 } from '../bytes.js';
 
 /** Bytes of one patchable `call`/`jmp rel32` or nop5. */
 export const X86_PATCH_SIZE = 5;
-/** `x86_nops[5]`: nopl 0x0(%rax,%rax,1). The only 5-byte nop the kernel pokes. */
+/**
+ * `x86_nops[5]`: nopl 0x0(%rax,%rax,1). The 5-byte nop the kernel pokes since v5.15
+ * (a89dfde3dc3c "x86: Remove dynamic NOP selection"); before that it is
+ * `ideal_nops[NOP_ATOMIC5]`, P6_NOP5_ATOMIC on most CPUs (the same bytes).
+ */
 export const NOP5: readonly number[] = Object.freeze([0x0f, 0x1f, 0x44, 0x00, 0x00]);
+/** K8_NOP5_ATOMIC (`66 66 66 66 90`): `ideal_nops[NOP_ATOMIC5]` before v5.15 on CPUs given `k8_nops` (src/jit/x86/ideal_nops.ts). */
+export const K8_NOP5_ATOMIC: readonly number[] = Object.freeze([0x66, 0x66, 0x66, 0x66, 0x90]);
 /** nop2 (`xchg %ax,%ax`), used in the prologue where there is no `xor eax,eax`. */
 export const NOP2: readonly number[] = Object.freeze([0x66, 0x90]);
 /** nop3 (`nopl (%rax)`). */
