@@ -32,10 +32,10 @@
  * waiting with synchronize_rcu_tasks_trace() there holds.
  */
 import { describe, expect, it } from 'vitest';
+import { replayPrinted } from './helpers/replay.js';
 import { buildSleepableTailcall, sleepableTailcall } from '../models/sleepable-tailcall.js';
 import { __bpf_prog_map_compatible, prog_fd_array_get_ptr_ret, type BpfMapWithOwner } from '../src/arraymap/map_owner.js';
 import { runCheck, type CheckResult } from '../src/check/result.js';
-import type { CheckableModel } from '../src/concurrency/model.js';
 import { explore } from '../src/concurrency/explorer.js';
 import { freeFlavour, holdsClassic, holdsUp } from '../src/concurrency/rcu-flavours.js';
 import { defaultJitConfig } from '../src/jit/x86/config.js';
@@ -105,31 +105,6 @@ describe("mainline's indirect tail call (emit_bpf_tail_call_indirect, E3)", () =
   });
 });
 
-/**
- * Replays a printed counterexample through the model on its own, without
- * symmetry: from the initial state, each printed step must be a successor
- * whose description (actor and action) is the printed one; the last state
- * must violate the property.
- */
-function replayPrinted(m: CheckableModel, r: CheckResult, property: string): void {
-  const ce = r.counterexamples.find((c) => c.property === property);
-  expect(ce, `a counterexample for ${property}`).toBeDefined();
-  const sys = m.system;
-  let s = new Int32Array(sys.width);
-  sys.initial(s);
-  const next = new Int32Array(sys.width);
-  for (const step of ce!.steps) {
-    const matches: Int32Array[] = [];
-    sys.expand(s, next, (action) => {
-      const d = m.describe(s, next, action);
-      if (d.actor === step.actor && d.action === step.action) matches.push(next.slice());
-    });
-    expect(matches.length, `step "${step.actor}: ${step.action}"`).toBeGreaterThan(0);
-    s = matches[0];
-  }
-  const bit = 1 << sys.properties.findIndex((p) => p.id === property);
-  expect(sys.violations(s) & bit).not.toBe(0);
-}
 
 const build = (protocol: string, cpus: number, options: Record<string, string>) => buildSleepableTailcall({ protocol, cpus, options });
 const statuses = (r: CheckResult): string => r.properties.map((p) => `${p.id} ${p.status}`).join(', ');

@@ -15,41 +15,17 @@
  *   (a delete), bypass-first P1 and P3 (an install).
  */
 import { describe, expect, it } from 'vitest';
+import { replayPrinted } from './helpers/replay.js';
 import { buildTailcallBatch, tailcallBatch, tailcallBatchLayout } from '../models/tailcall-batch.js';
 import { BATCH_LOOPS, batchEvents, batchMachine } from '../src/arraymap/batch.js';
 import { PROTOCOLS } from '../src/arraymap/poke_desc_update.js';
 import { compileMachine } from '../src/concurrency/compile.js';
-import type { CheckableModel } from '../src/concurrency/model.js';
 import { runCheck, type CheckResult } from '../src/check/result.js';
 import { cli } from './helpers/cli.js';
 
 const build = (protocol: string, cpus: number, options: Record<string, string> = {}) => buildTailcallBatch({ protocol, cpus, options });
 const violatedIds = (r: CheckResult): string[] => r.properties.filter((p) => p.status === 'violated').map((p) => p.id);
 
-/**
- * Replays a printed counterexample through the model on its own, without
- * symmetry: from the initial state, each printed step must be a successor
- * with the printed description; the last state must violate the property.
- */
-function replayPrinted(m: CheckableModel, r: CheckResult, property: string): void {
-  const ce = r.counterexamples.find((c) => c.property === property);
-  expect(ce, `a counterexample for ${property}`).toBeDefined();
-  const sys = m.system;
-  let s = new Int32Array(sys.width);
-  sys.initial(s);
-  const next = new Int32Array(sys.width);
-  for (const step of ce!.steps) {
-    const matches: Int32Array[] = [];
-    sys.expand(s, next, (action) => {
-      const d = m.describe(s, next, action);
-      if (d.actor === step.actor && d.action === step.action) matches.push(next.slice());
-    });
-    expect(matches.length, `step "${step.actor}: ${step.action}"`).toBeGreaterThan(0);
-    s = matches[0];
-  }
-  const bit = 1 << sys.properties.findIndex((p) => p.id === property);
-  expect(sys.violations(s) & bit).not.toBe(0);
-}
 
 describe('tailcall-batch reference verdicts', () => {
   const exact: Record<string, string[]> = {
