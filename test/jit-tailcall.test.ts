@@ -3,41 +3,23 @@
  * (test/fixtures/oracle, copied from the shared oracle). Expected bytes
  * always come from the fixture files; ours from src/jit.
  */
-import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type TailCallerShape, jit_tail_caller, X86_TAIL_CALL_OFFSET } from '../src/jit/x86/caller.js';
-import { type Fixture, loadFixture } from '../src/jit/oracle/fixture.js';
+import { jit_tail_caller, X86_TAIL_CALL_OFFSET } from '../src/jit/x86/caller.js';
+import type { Fixture } from '../src/jit/oracle/fixture.js';
 import { rejitFixture } from '../src/jit/oracle/rejit.js';
 import { bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/tailcall.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
+import { SHAPES, lookupIn, programFixtures } from './helpers/tail-callers.js';
+
+const fixtures = (program: string, dir = DIR): Fixture[] => programFixtures(dir, program);
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/oracle/linux-6.1.0-56-amd64/default');
 const CAPTURED_612 = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/captured/linux-6.12.100+deb12-amd64/default');
 const STEPS = ['a_initial', 'b_install_t1', 'c_replace_t2', 'd_delete', 'e_reinstall_t1', 'f_replace_t3', 'g_delete', 'h_install_key1_t2'];
-/** Each oracle program's shape, from the oracle README's program table and its prologue. */
-const SHAPES: Record<string, TailCallerShape> = {
-  caller_d0: { stack_depth: 0, callee_regs: [], sites: 1 },
-  caller_sd8: { stack_depth: 8, callee_regs: [], sites: 1 },
-  caller_sd64: { stack_depth: 64, callee_regs: [], sites: 1 },
-  caller_two: { stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 },
-};
 
-function fixtures(program: string, dir = DIR): Fixture[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`${program}__`) && f.endsWith('.json'))
-    .sort()
-    .map((f) => loadFixture(join(dir, f)));
-}
 
-/** bpf_func of the program in slot `key` of the fixture's map state, from the fixture's target addresses. */
-function lookupIn(fx: Fixture) {
-  return (_map: string, key: number): bigint | undefined => {
-    const name = fx.map_state.get(key);
-    return name === undefined ? undefined : fx.targets.get(name)!.image_address;
-  };
-}
 
 const hex = (b: ArrayLike<number>) => hexBytes(b);
 

@@ -11,12 +11,11 @@
  *   on the mitigations=off captures, where v5.10 as released and 5.10.262 emit the same `ret`.
  * The nop5 is the one the fixture's CPU report implies (arch_init_ideal_nops: K8's on `max`).
  */
-import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type TailCallerShape, jit_tail_caller } from '../src/jit/x86/caller.js';
-import { type Fixture, loadFixture, parseFixture } from '../src/jit/oracle/fixture.js';
+import { jit_tail_caller } from '../src/jit/x86/caller.js';
+import { parseFixture } from '../src/jit/oracle/fixture.js';
 import { arch_init_ideal_nops } from '../src/jit/x86/ideal_nops.js';
 import { fixtureConfig } from '../src/jit/oracle/fixture-config.js';
 import { rejitFixture } from '../src/jit/oracle/rejit.js';
@@ -25,30 +24,12 @@ import { makeEnv } from '../src/jit/x86/env.js';
 import { bpf_tail_call_direct_fixup, emit_bpf_tail_call_direct, new_poke_descriptor } from '../src/jit/x86/tailcall.js';
 import { CALLER_PROFILES } from '../models/tailcall-common.js';
 import { hexBytes } from '../src/jit/x86/x86.js';
+import { SHAPES, lookupIn, programFixtures as fixtures } from './helpers/tail-callers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/captured/linux-5.10.0-46-amd64');
 const CPUS = ['Cascadelake-Server', 'EPYC-Milan', 'EPYC-Rome', 'Icelake-Server', 'Skylake-Client', 'max'];
-/** Each program's shape, from its program_description in the fixtures. */
-const SHAPES: Record<string, TailCallerShape> = {
-  caller_d0: { stack_depth: 0, callee_regs: [], sites: 1 },
-  caller_sd8: { stack_depth: 8, callee_regs: [], sites: 1 },
-  caller_sd64: { stack_depth: 64, callee_regs: [], sites: 1 },
-  caller_two: { stack_depth: 0, callee_regs: ['rbx'], sites: 2, retval: 101 },
-};
 
-function fixtures(dir: string, program: string): Fixture[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`${program}__`) && f.endsWith('.json'))
-    .sort()
-    .map((f) => loadFixture(join(dir, f)));
-}
 
-function lookupIn(fx: Fixture) {
-  return (_map: string, key: number): bigint | undefined => {
-    const name = fx.map_state.get(key);
-    return name === undefined ? undefined : fx.targets.get(name)!.image_address;
-  };
-}
 
 it('the models emit their v5.10 protocols\' caller with profile 5.10', () => {
   expect(CALLER_PROFILES['v5.10']).toBe('5.10');
