@@ -55,7 +55,7 @@ import { __bpf_arch_text_poke } from '../src/poke/text_poke.js';
 import { siteEvents, pokeSiteMachine } from '../src/poke/site-machine.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, GracePeriod, type Property } from '../src/model/index.js';
 import { actorPart, nextStepText, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
-import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, callerProfile, executorEventOf, executorTables, progName, scratchPoke, siteDecls, stepSource, tailcallPokeWorld } from './tailcall-common.js';
+import { PROPERTIES, SITES, TAILCALL_POKE_PROTOCOLS, callerProfile, executorEventOf, executorTables, executorStep, progName, scratchPoke, siteDecls, stepSource, tailcallPokeWorld } from './tailcall-common.js';
 import type { CompiledMachine } from '../src/concurrency/compile.js';
 
 const M_NAME = 'tailcall-batch';
@@ -227,29 +227,8 @@ export function buildTailcallBatch(cfg: ModelConfig): CheckableModel {
   const bumpWork = (s: Int32Array, next: Int32Array): void => work.set(next, Math.min(K + 1, work.get(s) + 1));
 
   // ---- the actors ----------------------------------------------------------------------------
-  const records = L.cpus!;
-  const cpuNextQ = new Int16Array(16 * 256).fill(-2);
-  const cpuNext = (i: number, qq: number, c: number): number => {
-    const fetch = exec.fetchSite[qq];
-    const e = fetch < 0 ? exec.internal[qq] : sites.event(fetch, c);
-    if (e < 0) {
-      if (fetch < 0) return -1;
-      throw new Error(`${M_NAME}: cpu${i} cannot execute ${hexBytes(sites.bytes(fetch, c))} at ${SITES[fetch]}`);
-    }
-    return moveOrThrow(cpu, qq, e, `${M_NAME}: cpu${i}`);
-  };
-  /** CPU i executes its next instruction: at a poke site, what the bytes there decode to. */
-  const cpuStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
-    const f = records.get(s, i);
-    const qq = q.of(f);
-    const fetch = exec.fetchSite[qq];
-    const c = fetch < 0 ? 0 : content[fetch].get(s);
-    let nq = cpuNextQ[(qq << 8) | c];
-    if (nq === -2) nq = cpuNextQ[(qq << 8) | c] = cpuNext(i, qq, c);
-    if (nq < 0) return false;
-    records.set(next, i, rcu.moved(f, qq, nq));
-    return true;
-  };
+  /** CPU i executes its next instruction (tailcall-common.ts, as in tailcall-poke). */
+  const { cpuStep } = executorStep(M_NAME, cpu, exec, sites, content, L, q, rcu);
 
   /** Thread a (0: the batch, 1: the second updater) takes its next step. */
   const threadStep = (a: number) => (s: Int32Array, next: Int32Array, _i: number, emit: () => void): boolean => {

@@ -9,7 +9,7 @@
 import { eventName, type CompiledMachine } from '../src/concurrency/compile.js';
 import { moveOrThrow } from '../src/concurrency/machine-step.js';
 import { userOpEvent, userOpKey, userOps, type UserOp } from '../src/arraymap/user-space.js';
-import { FREED, LIVE, type DelayedFrees, type Field, type FieldArray } from '../src/model/index.js';
+import { FREED, LIVE, type CpuField, type DecodedSites, type DelayedFrees, type Field, type FieldArray, type GracePeriod, type Layout } from '../src/model/index.js';
 import { ModelConfigError, type ActorMachine, type ModelConfig, type ModelOption } from '../src/concurrency/model.js';
 import type { EventObject } from 'xstate';
 import { PROTOCOLS, doPokeStep, type PokeProtocol, type StepSource } from '../src/arraymap/poke_desc_update.js';
@@ -18,7 +18,7 @@ import type { BpfProg } from '../src/arraymap/prog.js';
 import { DEFAULT_SCRIPT, POKE_RETURNS, ScriptError, parseScript, scriptPrograms, updaterEvents, updaterMachine, type ScriptOp, type UpdaterStepMeta } from '../src/arraymap/updater.js';
 import type { BpfJitPokeDescriptor } from '../src/jit/x86/tailcall.js';
 import type { Insn as DecodedInsn } from '../src/jit/x86/decode.js';
-import { X86_PATCH_SIZE } from '../src/jit/x86/x86.js';
+import { X86_PATCH_SIZE, hexBytes } from '../src/jit/x86/x86.js';
 import { errnoName } from '../src/poke/errno.js';
 import type { SiteDecl } from '../src/model/index.js';
 import { BpfKallsyms, TextMemory } from '../src/poke/text.js';
@@ -161,6 +161,39 @@ export function executorTables(cpu: CompiledMachine, sites: readonly string[] = 
     /** the program a state runs inside (1..K), or 0 */
     inProg: cpu.tags.map((t, i) => (t.has('in_prog') ? Number(cpu.contexts[i].prog) : 0)),
   };
+}
+
+/**
+ * The CPUs' step of a tail-call model: CPU i executes its next instruction; at a poke site, what the
+ * bytes there decode to (`content[site]`, interned by `sites`). `cpuNextQ` memoises the executor's
+ * next state by (q << 8 | content): -1 no step, -2 not yet known (a model's hand-tuned fast path
+ * reads it too).
+ */
+export function executorStep(name: string, cpu: CompiledMachine, exec: ReturnType<typeof executorTables>, sites: DecodedSites, content: readonly Field[], layout: Layout, q: CpuField, rcu: GracePeriod) {
+  const cpuNextQ = new Int16Array(16 * 256).fill(-2);
+  const cpuNext = (i: number, qq: number, c: number): number => {
+    const fetch = exec.fetchSite[qq];
+    const ev = fetch < 0 ? exec.internal[qq] : sites.event(fetch, c);
+    if (ev < 0) {
+      if (fetch < 0) return -1; // no step (e.g. stuck after a violation)
+      throw new Error(`${name}: cpu${i} cannot execute ${hexBytes(sites.bytes(fetch, c))} at ${SITES[fetch]}`);
+    }
+    return moveOrThrow(cpu, qq, ev, `${name}: cpu${i}`);
+  };
+  const records = layout.cpus!;
+  const fetchQ = Int8Array.from(exec.fetchSite);
+  const cpuStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
+    const f = records.get(s, i);
+    const qq = q.of(f);
+    const fetch = fetchQ[qq];
+    const c = fetch < 0 ? 0 : content[fetch].get(s);
+    let nq = cpuNextQ[(qq << 8) | c];
+    if (nq === -2) nq = cpuNextQ[(qq << 8) | c] = cpuNext(i, qq, c);
+    if (nq < 0) return false;
+    records.set(next, i, rcu.moved(f, qq, nq));
+    return true;
+  };
+  return { cpuNextQ, cpuNext, cpuStep, fetchQ, records };
 }
 
 /** What each state of a compiled updater machine (src/arraymap/updater.ts) is, and its events. */

@@ -34,7 +34,7 @@ import { POKE_METHODS } from '../src/poke/text_poke_bp.js';
 import { checkableModel, defineLayout, DecodedSites, DelayedFrees, DYING, FREED, LIVE, GracePeriod, type Property } from '../src/model/index.js';
 import { actorPart, GP_WAITS, progLifeText, stateLine, tailcallCpuText, updaterStateText } from '../src/model/state-text.js';
 import { buildTailcallPokeByte } from './tailcall-poke-byte.js';
-import { PROPERTIES, TAILCALL_POKE_PROTOCOLS, anyOpsCovers, anyOpsUserSpace, callerProfile, poolSize, executorEventOf, sitesFor, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
+import { PROPERTIES, TAILCALL_POKE_PROTOCOLS, executorStep, anyOpsCovers, anyOpsUserSpace, callerProfile, poolSize, executorEventOf, sitesFor, executorTables, progName, scratchPoke, siteDecls, tailcallConfig, tailcallPokeWorld, updaterActor, updaterTables, protocolFileOption, shippedEntry, stepSource } from './tailcall-common.js';
 
 export { CALLER_ADDRESS, TARGET_ADDRESSES, PROPERTIES, tailcallPokeWorld, type TailcallPokeWorld } from './tailcall-common.js';
 
@@ -164,32 +164,8 @@ export function buildTailcallPoke(cfg: ModelConfig): CheckableModel {
   const frees = new DelayedFrees(rcu, life, holds);
 
   // ---- the actors --------------------------------------------------------------------------
-  /** A CPU's next executor state from q on the bytes it fetches: -1 no step; -2 not yet known. Memoised by (q << 8 | content). */
-  const cpuNextQ = new Int16Array(16 * 256).fill(-2);
-  const cpuNext = (i: number, qq: number, c: number): number => {
-    const fetch = exec.fetchSite[qq];
-    const ev = fetch < 0 ? exec.internal[qq] : sites.event(fetch, c);
-    if (ev < 0) {
-      if (fetch < 0) return -1; // no step (e.g. stuck after a violation)
-      throw new Error(`tailcall-poke: cpu${i} cannot execute ${hexBytes(sites.bytes(fetch, c))} at ${SITES[fetch]}`);
-    }
-    return moveOrThrow(cpu, qq, ev, `tailcall-poke: cpu${i}`);
-  };
-
-  /** CPU i executes its next instruction: at a poke site, what the bytes there decode to. */
-  const records = L.cpus!;
-  const fetchQ = Int8Array.from(exec.fetchSite);
-  const cpuStep = (s: Int32Array, next: Int32Array, i: number): boolean => {
-    const f = records.get(s, i);
-    const qq = q.of(f);
-    const fetch = fetchQ[qq];
-    const c = fetch < 0 ? 0 : content[fetch].get(s);
-    let nq = cpuNextQ[(qq << 8) | c];
-    if (nq === -2) nq = cpuNextQ[(qq << 8) | c] = cpuNext(i, qq, c);
-    if (nq < 0) return false;
-    records.set(next, i, rcu.moved(f, qq, nq));
-    return true;
-  };
+  /** CPU i executes its next instruction (tailcall-common.ts); the fast path below reads its memo. */
+  const { cpuNextQ, cpuNext, cpuStep, fetchQ, records } = executorStep('tailcall-poke', cpu, exec, sites, content, L, q, rcu);
 
   /** User space (without a script): every system call it can make, and whether a put drops the last reference (tailcall-common.ts). */
   const us = anyOpsUserSpace({ model: 'tailcall-poke', up, upT, progs: K, keys, fd, life, slots: slotOf, updater, frees });
